@@ -1,0 +1,1 @@
+"""Amazon SP-API client (Multi-Channel Fulfillment and FBA Inventory)."""

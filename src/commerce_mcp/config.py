@@ -1,0 +1,158 @@
+"""Settings from the environment and an optional ``.env`` file.
+
+Loading never raises: a value that does not parse is replaced by its default and recorded in
+``Settings.problems`` so that ``get_connection_status`` and ``doctor`` can say what to fix, while the server
+keeps running. Secrets are ``SecretStr`` so they never leak through ``repr``, logs or results.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+TOOLSETS = ("tiktok", "amazon", "crosschannel")
+AmazonRegion = Literal["na", "eu", "fe"]
+TikTokRegion = Literal["row", "us"]
+
+#: Default marketplace per SP-API region (US, UK, JP), used when AMAZON_MARKETPLACE_ID is unset.
+DEFAULT_MARKETPLACE = {"na": "ATVPDKIKX0DER", "eu": "A1F83G8C2ARO7P", "fe": "A1VC38T7YXB528"}
+
+
+class Settings(BaseSettings):
+    """Everything the server can be told. Field names are the env var names, lowercased."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        case_sensitive=False,
+    )
+
+    # TikTok Shop
+    tiktok_app_key: str | None = None
+    tiktok_app_secret: SecretStr | None = None
+    tiktok_access_token: SecretStr | None = None
+    tiktok_refresh_token: SecretStr | None = None
+    tiktok_shop_id: str | None = None
+    tiktok_service_id: str | None = None
+    tiktok_region: TikTokRegion = "row"
+    tiktok_api_base_url: str = "https://open-api.tiktokglobalshop.com"
+    tiktok_auth_base_url: str = "https://auth.tiktok-shops.com"
+    tiktok_consent_base_url: str | None = None
+
+    # Amazon SP-API
+    amazon_sp_api_client_id: str | None = None
+    amazon_sp_api_client_secret: SecretStr | None = None
+    amazon_sp_api_refresh_token: SecretStr | None = None
+    amazon_seller_id: str | None = None
+    amazon_marketplace_id: str | None = None
+    amazon_sp_api_region: AmazonRegion = "na"
+    amazon_sp_api_sandbox: bool = False
+    amazon_sp_api_endpoint: str | None = None
+    amazon_lwa_token_url: str | None = None
+
+    # Server
+    commerce_mcp_sandbox: bool = False
+    commerce_mcp_allow_writes: bool = False
+    commerce_mcp_toolsets: str = ",".join(TOOLSETS)
+    commerce_mcp_log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
+    commerce_mcp_state_dir: Path | None = None
+    commerce_mcp_deadline_seconds: float = Field(default=45.0, gt=0, le=600)
+    commerce_mcp_sku_map: str | None = None
+    commerce_mcp_carrier_map: str | None = None
+
+    @field_validator("commerce_mcp_log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("amazon_sp_api_region", "tiktok_region", mode="before")
+    @classmethod
+    def _lower(cls, value: Any) -> Any:
+        return value.lower() if isinstance(value, str) else value
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: Any) -> Any:
+        # `FOO=` in a .env file means "not set", not "the empty string".
+        return None if isinstance(value, str) and not value.strip() else value
+
+    # Derived views -----------------------------------------------------------------------------
+
+    @property
+    def sandbox(self) -> bool:
+        return self.commerce_mcp_sandbox
+
+    @property
+    def writes_enabled(self) -> bool:
+        """Writes are on when asked for, and always in sandbox mode (fake data cannot cost money)."""
+        return self.commerce_mcp_allow_writes or self.commerce_mcp_sandbox
+
+    @property
+    def toolsets(self) -> frozenset[str]:
+        names = {part.strip().lower() for part in self.commerce_mcp_toolsets.split(",")}
+        return frozenset(name for name in names if name in TOOLSETS)
+
+    @property
+    def unknown_toolsets(self) -> list[str]:
+        names = {part.strip().lower() for part in self.commerce_mcp_toolsets.split(",")}
+        return sorted(name for name in names if name and name not in TOOLSETS)
+
+    @property
+    def marketplace_id(self) -> str:
+        return self.amazon_marketplace_id or DEFAULT_MARKETPLACE[self.amazon_sp_api_region]
+
+    def tiktok_missing(self) -> list[str]:
+        """Env vars the TikTok channel still needs (empty when it can make calls)."""
+        missing = []
+        if not self.tiktok_app_key:
+            missing.append("TIKTOK_APP_KEY")
+        if self.tiktok_app_secret is None:
+            missing.append("TIKTOK_APP_SECRET")
+        if self.tiktok_access_token is None and self.tiktok_refresh_token is None:
+            missing.append("TIKTOK_ACCESS_TOKEN (or TIKTOK_REFRESH_TOKEN)")
+        return missing
+
+    def amazon_missing(self) -> list[str]:
+        """Env vars the Amazon channel still needs (empty when it can make calls)."""
+        required: dict[str, object] = {
+            "AMAZON_SP_API_CLIENT_ID": self.amazon_sp_api_client_id,
+            "AMAZON_SP_API_CLIENT_SECRET": self.amazon_sp_api_client_secret,
+            "AMAZON_SP_API_REFRESH_TOKEN": self.amazon_sp_api_refresh_token,
+            "AMAZON_SELLER_ID": self.amazon_seller_id,
+        }
+        return [name for name, value in required.items() if not value]
+
+
+@dataclass(frozen=True)
+class ConfigProblem:
+    """A setting that could not be parsed and was replaced by its default."""
+
+    variable: str
+    message: str
+
+
+def load_settings(**overrides: Any) -> tuple[Settings, list[ConfigProblem]]:
+    """Load settings, never raising: unparseable values fall back to defaults and are reported."""
+    problems: list[ConfigProblem] = []
+    fallback: dict[str, Any] = {}
+    for _ in range(len(Settings.model_fields) + 1):
+        try:
+            return Settings(**{**fallback, **overrides}), problems
+        except ValidationError as exc:
+            for error in exc.errors():
+                field = str(error["loc"][0]) if error["loc"] else ""
+                if field not in Settings.model_fields or field in fallback:
+                    continue
+                fallback[field] = Settings.model_fields[field].get_default(call_default_factory=True)
+                overrides.pop(field, None)
+                problems.append(ConfigProblem(field.upper(), _short(error["msg"])))
+    return Settings.model_construct(), problems  # unreachable in practice; keeps the promise
+
+
+def _short(message: str) -> str:
+    return message if len(message) <= 160 else message[:157] + "..."

@@ -1,0 +1,1 @@
+"""Platform-agnostic resilience: rate limiting, retries, deadlines, single-flight, safe creation."""

@@ -1,0 +1,1 @@
+"""State that outlives a tool call: OAuth tokens, the order-intent ledger, cross-channel links."""

@@ -1,0 +1,1 @@
+"""The MCP tool surface: thin, typed, annotated. No HTTP here."""
