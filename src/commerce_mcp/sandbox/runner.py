@@ -1,0 +1,197 @@
+"""Start and stop the fake platforms on loopback ports, in a background thread with its own event loop.
+
+Running them on their own loop keeps sandbox latency honest (the client's loop is not doing the server's
+work) and lets synchronous callers (the CLI, pytest fixtures) start them without an event loop.
+
+Each fake is an ASGI app behind the fault middleware, plus a small control surface under ``/_sandbox``:
+``POST /_sandbox/advance {"seconds": N}`` moves simulated time, ``POST /_sandbox/faults {...}`` arms a
+fault (see :mod:`commerce_mcp.sandbox.faults`), ``DELETE /_sandbox/faults`` clears them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import socket
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from commerce_mcp.sandbox import credentials
+from commerce_mcp.sandbox.catalog import build_catalog
+from commerce_mcp.sandbox.faults import ASGIApp, FaultInjector, FaultMiddleware, Receive, Scope, Send
+from commerce_mcp.sandbox.simclock import SimClock
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class _Served:
+    name: str
+    app: ASGIApp
+    faults: FaultInjector
+    url: str = ""
+    server: Any = None
+
+
+@dataclass
+class SandboxServers:
+    """Handle on the running fakes: their URLs, their state, simulated time and fault injection."""
+
+    clock: SimClock
+    tiktok: Any  # TikTokWorld
+    amazon: Any  # AmazonWorld
+    tiktok_faults: FaultInjector
+    amazon_faults: FaultInjector
+    tiktok_url: str = ""
+    amazon_url: str = ""
+    _thread: threading.Thread | None = field(default=None, repr=False)
+    _loop: asyncio.AbstractEventLoop | None = field(default=None, repr=False)
+    _servers: list[Any] = field(default_factory=list, repr=False)
+
+    def advance(self, seconds: float) -> None:
+        """Move simulated time forward on both platforms."""
+        self.clock.advance(seconds)
+
+    def settings_overrides(self) -> dict[str, Any]:
+        """Settings that point the real clients at these fakes with the sandbox credentials."""
+        return {
+            "tiktok_app_key": credentials.TIKTOK_APP_KEY,
+            "tiktok_app_secret": credentials.TIKTOK_APP_SECRET,
+            "tiktok_access_token": credentials.TIKTOK_ACCESS_TOKEN,
+            "tiktok_refresh_token": credentials.TIKTOK_REFRESH_TOKEN,
+            "tiktok_service_id": credentials.TIKTOK_SERVICE_ID,
+            "tiktok_api_base_url": self.tiktok_url,
+            "tiktok_auth_base_url": self.tiktok_url,
+            "tiktok_consent_base_url": f"{self.tiktok_url}/open/authorize",
+            "amazon_sp_api_client_id": credentials.AMAZON_CLIENT_ID,
+            "amazon_sp_api_client_secret": credentials.AMAZON_CLIENT_SECRET,
+            "amazon_sp_api_refresh_token": credentials.AMAZON_REFRESH_TOKEN,
+            "amazon_seller_id": credentials.AMAZON_SELLER_ID,
+            "amazon_marketplace_id": credentials.AMAZON_MARKETPLACE_ID,
+            "amazon_sp_api_region": "na",
+            "amazon_sp_api_endpoint": self.amazon_url,
+            "amazon_lwa_token_url": f"{self.amazon_url}/auth/o2/token",
+        }
+
+    def stop(self) -> None:
+        """Stop both servers and the thread. Safe to call twice."""
+        for server in self._servers:
+            server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+
+
+def start_sandbox(clock: SimClock | None = None) -> SandboxServers:
+    """Seed both fakes from the shared catalog and serve them on 127.0.0.1; return once both listen."""
+    from commerce_mcp.sandbox.amazon_server import build_amazon_app
+    from commerce_mcp.sandbox.amazon_world import AmazonWorld
+    from commerce_mcp.sandbox.tiktok_server import build_tiktok_app
+    from commerce_mcp.sandbox.tiktok_world import TikTokWorld
+
+    clock = clock or SimClock()
+    catalog = build_catalog()
+    tiktok_world = TikTokWorld(clock, catalog)
+    amazon_world = AmazonWorld(clock, catalog)
+    handle = SandboxServers(
+        clock=clock,
+        tiktok=tiktok_world,
+        amazon=amazon_world,
+        tiktok_faults=FaultInjector(),
+        amazon_faults=FaultInjector(),
+    )
+    served = [
+        _Served("tiktok", build_tiktok_app(tiktok_world), handle.tiktok_faults),
+        _Served("amazon", build_amazon_app(amazon_world), handle.amazon_faults),
+    ]
+    ready = threading.Event()
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        loop = asyncio.new_event_loop()
+        handle._loop = loop
+        try:
+            loop.run_until_complete(_serve_all(served, clock, handle, ready))
+        except BaseException as exc:  # surfaced to the starting thread
+            failure.append(exc)
+            ready.set()
+        finally:
+            loop.close()
+
+    thread = threading.Thread(target=run, name="commerce-mcp-sandbox", daemon=True)
+    handle._thread = thread
+    thread.start()
+    if not ready.wait(timeout=30) or failure:
+        handle.stop()
+        raise RuntimeError(f"sandbox servers failed to start: {failure[0] if failure else 'timeout'}")
+    handle.tiktok_url, handle.amazon_url = served[0].url, served[1].url
+    log.info("sandbox: TikTok Shop at %s, Amazon at %s", handle.tiktok_url, handle.amazon_url)
+    return handle
+
+
+async def _serve_all(
+    served: list[_Served], clock: SimClock, handle: SandboxServers, ready: threading.Event
+) -> None:
+    import uvicorn
+
+    # Injected drops make uvicorn log "Exception in ASGI application"; that is the point, not news.
+    logging.getLogger("uvicorn.error").setLevel(logging.CRITICAL)
+    tasks = []
+    for item in served:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", 0))
+        item.url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+        app = _with_control(FaultMiddleware(item.app, item.faults), clock, item.faults)
+        config = uvicorn.Config(
+            app, log_config=None, access_log=False, lifespan="off", timeout_graceful_shutdown=1
+        )
+        item.server = uvicorn.Server(config)
+        handle._servers.append(item.server)
+        tasks.append(asyncio.create_task(item.server.serve(sockets=[sock])))
+    while not all(item.server.started for item in served):
+        if any(task.done() for task in tasks):
+            break
+        await asyncio.sleep(0.005)
+    ready.set()
+    await asyncio.gather(*tasks)
+
+
+def _with_control(app: ASGIApp, clock: SimClock, faults: FaultInjector) -> ASGIApp:
+    async def control(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith("/_sandbox/"):
+            await app(scope, receive, send)
+            return
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        status, answer = _control(scope["method"], scope["path"], body, clock, faults)
+        payload = json.dumps(answer).encode()
+        await send({"type": "http.response.start", "status": status,
+                    "headers": [(b"content-type", b"application/json")]})
+        await send({"type": "http.response.body", "body": payload})
+
+    return control
+
+
+def _control(
+    method: str, path: str, body: bytes, clock: SimClock, faults: FaultInjector
+) -> tuple[int, dict[str, Any]]:
+    try:
+        data = json.loads(body or b"{}")
+        if path == "/_sandbox/advance" and method == "POST":
+            return 200, {"now": clock.advance(float(data.get("seconds", 0)))}
+        if path == "/_sandbox/faults" and method == "POST":
+            faults.inject(data.pop("path"), data.pop("kind"), int(data.pop("count", 1)), **data)
+            return 200, {"armed": True}
+        if path == "/_sandbox/faults" and method == "DELETE":
+            faults.clear()
+            return 200, {"cleared": True}
+    except (ValueError, KeyError, TypeError) as exc:
+        return 400, {"error": str(exc)}
+    return 404, {"error": f"no control endpoint {method} {path}"}
