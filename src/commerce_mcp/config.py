@@ -148,7 +148,9 @@ def load_settings(**overrides: Any) -> tuple[Settings, list[ConfigProblem]]:
                 field = str(error["loc"][0]) if error["loc"] else ""
                 if field not in Settings.model_fields or field in fallback:
                     continue
-                fallback[field] = Settings.model_fields[field].get_default(call_default_factory=True)
+                fallback[field] = Settings.model_fields[field].get_default(
+                    call_default_factory=True
+                )
                 overrides.pop(field, None)
                 problems.append(ConfigProblem(field.upper(), _short(error["msg"])))
     return Settings.model_construct(), problems  # unreachable in practice; keeps the promise

@@ -21,13 +21,45 @@ WAREHOUSES: tuple[tuple[str, str, bool], ...] = (
 )
 
 _NOUNS = (
-    "Tumbler", "Phone Case", "Yoga Mat", "Scrunchie Set", "LED Strip", "Hoodie", "Water Bottle",
-    "Sunglasses", "Lip Oil", "Face Serum", "Desk Lamp", "Backpack", "Sock Pack", "Claw Clip",
-    "Mini Fan", "Cable Organizer", "Tote Bag", "Hair Dryer Brush", "Lash Serum", "Candle",
+    "Tumbler",
+    "Phone Case",
+    "Yoga Mat",
+    "Scrunchie Set",
+    "LED Strip",
+    "Hoodie",
+    "Water Bottle",
+    "Sunglasses",
+    "Lip Oil",
+    "Face Serum",
+    "Desk Lamp",
+    "Backpack",
+    "Sock Pack",
+    "Claw Clip",
+    "Mini Fan",
+    "Cable Organizer",
+    "Tote Bag",
+    "Hair Dryer Brush",
+    "Lash Serum",
+    "Candle",
 )
 _ADJECTIVES = (
-    "Insulated", "Matte", "Eco", "Velvet", "Smart", "Oversized", "Leakproof", "Polarized",
-    "Hydrating", "Glow", "Foldable", "Travel", "Cozy", "Minimal", "Pastel", "Pro", "Classic",
+    "Insulated",
+    "Matte",
+    "Eco",
+    "Velvet",
+    "Smart",
+    "Oversized",
+    "Leakproof",
+    "Polarized",
+    "Hydrating",
+    "Glow",
+    "Foldable",
+    "Travel",
+    "Cozy",
+    "Minimal",
+    "Pastel",
+    "Pro",
+    "Classic",
 )
 _VARIANTS = ("Black", "White", "Pink", "Sage", "Blue", "Small", "Large")
 
@@ -101,7 +133,9 @@ def _fba(rng: random.Random, n: int, fulfillable: int) -> FbaStock:
 def build_catalog(seed: int = SEED) -> Catalog:
     """Return the sandbox catalog: 220 products, ~550 SKUs, plus 25 Amazon-only SKUs. Deterministic."""
     rng = random.Random(seed)
-    base_time = 1_760_000_000  # 2025-10-09, a fixed anchor so the catalog never changes between runs
+    base_time = (
+        1_760_000_000  # 2025-10-09, a fixed anchor so the catalog never changes between runs
+    )
     products: list[CatalogProduct] = []
     by_sku: dict[str, CatalogSku] = {}
     sku_counter = 0

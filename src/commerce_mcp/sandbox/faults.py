@@ -113,8 +113,13 @@ class FaultMiddleware:
             elif fault.kind == "slow":
                 await _start(send, status, {**headers, "content-length": str(len(body))})
                 for index in range(len(body)):
-                    await send({"type": "http.response.body", "body": body[index : index + 1],
-                                "more_body": True})
+                    await send(
+                        {
+                            "type": "http.response.body",
+                            "body": body[index : index + 1],
+                            "more_body": True,
+                        }
+                    )
                     await asyncio.sleep(fault.delay)
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
             else:  # truncated, commit_then_drop
@@ -123,7 +128,9 @@ class FaultMiddleware:
                 raise DroppedConnection("fault injection: body truncated")
 
 
-async def _capture(app: ASGIApp, scope: Scope, receive: Receive) -> tuple[int, dict[str, str], bytes]:
+async def _capture(
+    app: ASGIApp, scope: Scope, receive: Receive
+) -> tuple[int, dict[str, str], bytes]:
     status = 500
     headers: dict[str, str] = {}
     chunks: list[bytes] = []
@@ -145,11 +152,13 @@ async def _capture(app: ASGIApp, scope: Scope, receive: Receive) -> tuple[int, d
 
 
 async def _start(send: Send, status: int, headers: dict[str, str]) -> None:
-    await send({
-        "type": "http.response.start",
-        "status": status,
-        "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()],
-    })
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()],
+        }
+    )
 
 
 async def _respond(send: Send, status: int, body: Any, headers: dict[str, str]) -> None:
@@ -159,6 +168,7 @@ async def _respond(send: Send, status: int, body: Any, headers: dict[str, str]) 
     else:
         payload = (body or "").encode() if isinstance(body, str) or body is None else bytes(body)
         content_type = "text/html" if payload.startswith(b"<") else "text/plain"
-    await _start(send, status, {"content-type": content_type, "content-length": str(len(payload)),
-                                **headers})
+    await _start(
+        send, status, {"content-type": content_type, "content-length": str(len(payload)), **headers}
+    )
     await send({"type": "http.response.body", "body": payload, "more_body": False})

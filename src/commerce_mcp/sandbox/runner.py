@@ -20,7 +20,14 @@ from typing import Any
 
 from commerce_mcp.sandbox import credentials
 from commerce_mcp.sandbox.catalog import build_catalog
-from commerce_mcp.sandbox.faults import ASGIApp, FaultInjector, FaultMiddleware, Receive, Scope, Send
+from commerce_mcp.sandbox.faults import (
+    ASGIApp,
+    FaultInjector,
+    FaultMiddleware,
+    Receive,
+    Scope,
+    Send,
+)
 from commerce_mcp.sandbox.simclock import SimClock
 
 log = logging.getLogger(__name__)
@@ -125,7 +132,9 @@ def start_sandbox(clock: SimClock | None = None) -> SandboxServers:
     thread.start()
     if not ready.wait(timeout=30) or failure:
         handle.stop()
-        raise RuntimeError(f"sandbox servers failed to start: {failure[0] if failure else 'timeout'}")
+        raise RuntimeError(
+            f"sandbox servers failed to start: {failure[0] if failure else 'timeout'}"
+        )
     handle.tiktok_url, handle.amazon_url = served[0].url, served[1].url
     log.info("sandbox: TikTok Shop at %s, Amazon at %s", handle.tiktok_url, handle.amazon_url)
     return handle
@@ -172,8 +181,13 @@ def _with_control(app: ASGIApp, clock: SimClock, faults: FaultInjector) -> ASGIA
                 break
         status, answer = _control(scope["method"], scope["path"], body, clock, faults)
         payload = json.dumps(answer).encode()
-        await send({"type": "http.response.start", "status": status,
-                    "headers": [(b"content-type", b"application/json")]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [(b"content-type", b"application/json")],
+            }
+        )
         await send({"type": "http.response.body", "body": payload})
 
     return control

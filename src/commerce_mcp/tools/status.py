@@ -1,0 +1,145 @@
+"""``get_connection_status``: what is configured, live or sandbox, and exactly what to set next."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated, Literal
+
+from mcp.server import MCPServer
+from mcp.types import CallToolResult
+from pydantic import BaseModel, Field
+
+from commerce_mcp.config import TOOLSETS
+from commerce_mcp.errors import CommerceError
+from commerce_mcp.services import Services
+from commerce_mcp.tools._common import READ, ToolResult, respond, tool_boundary
+
+#: A status check must stay snappy even when a platform is slow.
+STATUS_PROBE_SECONDS = 8.0
+
+
+class ChannelStatus(BaseModel):
+    channel: Literal["tiktok", "amazon"]
+    configured: bool = Field(description="All credentials needed for API calls are set.")
+    missing: list[str] = Field(default_factory=list, description="Env vars still to set.")
+    mode: Literal["live", "sandbox", "amazon-sandbox"]
+    account: str | None = Field(default=None, description="Seller id / default shop.")
+    marketplace: str | None = None
+    shops: list[str] = Field(default_factory=list, description="Authorized shops: 'name (id)'.")
+    error: str | None = Field(default=None, description="Why the live check failed, if it did.")
+
+
+class ConfigIssue(BaseModel):
+    variable: str
+    message: str
+
+
+class ConnectionStatus(ToolResult):
+    mode: Literal["live", "sandbox"]
+    writes_enabled: bool
+    toolsets: list[str]
+    channels: list[ChannelStatus]
+    config_problems: list[ConfigIssue] = Field(default_factory=list)
+    next_steps: list[str] = Field(default_factory=list)
+
+
+def register(server: MCPServer, services: Services) -> None:
+    @server.tool(
+        name="get_connection_status",
+        title="Connection status",
+        annotations=READ,
+    )
+    @tool_boundary(services)
+    async def get_connection_status(
+        check_shops: Annotated[
+            bool,
+            Field(description="Also ask TikTok Shop which shops are authorized (one API call)."),
+        ] = True,
+    ) -> Annotated[CallToolResult, ConnectionStatus]:
+        """Show which sales channels are connected and what is missing.
+
+        Use this first in a session, or whenever a tool says a channel is not configured. It reports, for
+        TikTok Shop and Amazon SP-API: whether credentials are complete (and the exact env vars to set if
+        not), live or sandbox mode, the seller account, marketplace and authorized shops, whether write
+        tools (shipping, inventory updates, MCF orders) are enabled, and any setting that could not be
+        parsed. Next: list_tiktok_orders, get_inventory, or the tool the user asked for.
+        """
+        status = await build_status(services, check_shops=check_shops)
+        return respond(services, status, render_status(status))
+
+
+async def build_status(services: Services, *, check_shops: bool) -> ConnectionStatus:
+    """Assemble the status; a failing probe is reported in the result, never raised."""
+    await services.ensure_sandbox()
+    settings = services.settings
+    tiktok = ChannelStatus(
+        channel="tiktok",
+        configured=not settings.tiktok_missing(),
+        missing=settings.tiktok_missing(),
+        mode="sandbox" if settings.sandbox else "live",
+        account=settings.tiktok_shop_id,
+    )
+    amazon = ChannelStatus(
+        channel="amazon",
+        configured=not settings.amazon_missing(),
+        missing=settings.amazon_missing(),
+        mode="sandbox"
+        if settings.sandbox
+        else ("amazon-sandbox" if settings.amazon_sp_api_sandbox else "live"),
+        account=settings.amazon_seller_id,
+        marketplace=f"{settings.marketplace_id} ({settings.amazon_sp_api_region.upper()})",
+    )
+    if check_shops and tiktok.configured:
+        try:
+            client = await services.tiktok()
+            shops = await asyncio.wait_for(client.list_shops(), STATUS_PROBE_SECONDS)
+            tiktok.shops = [f"{shop.name} ({shop.id})" for shop in shops]
+        except (CommerceError, TimeoutError) as exc:
+            tiktok.error = str(exc) or "timed out"
+    next_steps = []
+    for channel in (tiktok, amazon):
+        if channel.missing:
+            next_steps.append(f"{channel.channel}: set {', '.join(channel.missing)}")
+    if not settings.writes_enabled:
+        next_steps.append(
+            "writes are off: set COMMERCE_MCP_ALLOW_WRITES=true to enable shipping, inventory"
+            " updates and MCF orders (each still previews and asks for confirmation)"
+        )
+    if settings.unknown_toolsets:
+        next_steps.append(
+            f"COMMERCE_MCP_TOOLSETS has unknown names {settings.unknown_toolsets};"
+            f" valid: {', '.join(TOOLSETS)}"
+        )
+    problems = [ConfigIssue(variable=p.variable, message=p.message) for p in services.problems]
+    next_steps.extend(f"fix {p.variable}: {p.message} (using the default)" for p in problems)
+    return ConnectionStatus(
+        mode="sandbox" if settings.sandbox else "live",
+        writes_enabled=settings.writes_enabled,
+        toolsets=sorted(settings.toolsets),
+        channels=[tiktok, amazon],
+        config_problems=problems,
+        next_steps=next_steps,
+    )
+
+
+def render_status(status: ConnectionStatus) -> str:
+    lines = [
+        f"mode: {status.mode}; writes: {'enabled' if status.writes_enabled else 'disabled'};"
+        f" toolsets: {','.join(status.toolsets) or 'none'}"
+    ]
+    for ch in status.channels:
+        state = (
+            "configured" if ch.configured else f"NOT configured (missing {', '.join(ch.missing)})"
+        )
+        parts = [f"{ch.channel}: {state}", f"mode {ch.mode}"]
+        if ch.account:
+            parts.append(f"account {ch.account}")
+        if ch.marketplace:
+            parts.append(f"marketplace {ch.marketplace}")
+        if ch.shops:
+            parts.append(f"shops {'; '.join(ch.shops)}")
+        if ch.error:
+            parts.append(f"check failed: {ch.error}")
+        lines.append(" | ".join(parts))
+    lines.extend(f"next: {step}" for step in status.next_steps)
+    return "\n".join(lines)
