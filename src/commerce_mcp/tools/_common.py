@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import inspect
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -100,6 +101,8 @@ def tool_boundary(
                     " Try again, or use another tool to get the same information."
                 ) from exc
 
+        # Tool descriptions come from docstrings; dedent them so the model reads clean text.
+        wrapper.__doc__ = inspect.cleandoc(fn.__doc__ or "")
         return wrapper
 
     return decorate

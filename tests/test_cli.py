@@ -1,0 +1,79 @@
+"""The command line: call, tools, argument parsing, exit codes."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from commerce_mcp.cli import main, parse_call_arguments
+
+
+def run(argv: list[str]) -> int:
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    return int(exit_info.value.code or 0)
+
+
+def test_call_prints_the_status_text_without_credentials(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert run(["call", "get_connection_status"]) == 0
+    out = capsys.readouterr().out
+    assert "tiktok: NOT configured (missing TIKTOK_APP_KEY" in out
+    assert "COMMERCE_MCP_ALLOW_WRITES=true" in out
+
+
+def test_call_json_format_prints_the_structured_result(capsys: pytest.CaptureFixture[str]) -> None:
+    assert (
+        run(["call", "get_connection_status", "--format", "json", "--arg", "check_shops=false"])
+        == 0
+    )
+    status = json.loads(capsys.readouterr().out)
+    assert status["mode"] == "live"
+    assert status["channels"][1]["missing"][0] == "AMAZON_SP_API_CLIENT_ID"
+
+
+def test_call_of_an_unknown_tool_exits_1(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["call", "no_such_tool"]) == 1
+    assert "no_such_tool" in capsys.readouterr().out
+
+
+def test_call_with_a_bad_argument_type_exits_1(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["call", "get_connection_status", "--json", '{"check_shops": "often"}']) == 1
+    assert "check_shops" in capsys.readouterr().out
+
+
+def test_bad_json_arguments_exit_2_with_a_reason(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["call", "get_connection_status", "--json", "{nope"]) == 2
+    assert "--json is not valid JSON" in capsys.readouterr().err
+
+
+def test_tools_lists_one_line_per_tool(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["tools"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert any(line.startswith("get_connection_status  Show which") for line in lines)
+
+
+def test_call_arguments_merge_json_and_pairs_with_json_values() -> None:
+    assert parse_call_arguments(
+        ["limit=5", "status=AWAITING_SHIPMENT", 'skus=["A"]'], '{"x": 1}'
+    ) == {
+        "x": 1,
+        "limit": 5,
+        "status": "AWAITING_SHIPMENT",
+        "skus": ["A"],
+    }
+    with pytest.raises(ValueError, match="KEY=VALUE"):
+        parse_call_arguments(["novalue"], None)
+    with pytest.raises(ValueError, match="JSON object"):
+        parse_call_arguments([], "[1]")
+
+
+def test_doctor_names_what_to_set_and_fails_without_credentials(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert run(["doctor"]) == 1
+    out = capsys.readouterr().out
+    assert "[FAIL] TikTok Shop: not configured; set TIKTOK_APP_KEY" in out
+    assert "[FAIL] Amazon SP-API: not configured; set AMAZON_SP_API_CLIENT_ID" in out
