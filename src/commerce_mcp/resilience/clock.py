@@ -1,4 +1,4 @@
-"""Time as a dependency: every component that waits takes a :class:`Clock`, so tests run in virtual time."""
+"""Time as a dependency: whatever waits takes a :class:`Clock`, so tests run in virtual time."""
 
 from __future__ import annotations
 
