@@ -6,13 +6,36 @@ are disabled, no write tools at all (get_connection_status says how to enable th
 
 from __future__ import annotations
 
+import importlib
+
 from mcp.server import MCPServer
 
 from commerce_mcp.services import Services
+from commerce_mcp.tools.confirmation import ConfirmationBook
+
+#: Toolset name -> the modules that register it, in listing order.
+TOOLSET_MODULES = {
+    "tiktok": ("commerce_mcp.tools.tiktok",),
+    "amazon": ("commerce_mcp.tools.amazon",),
+    "crosschannel": ("commerce_mcp.tools.crosschannel",),
+}
 
 
 def register_all(server: MCPServer[Services], services: Services) -> None:
     """Register every tool and prompt the configuration allows."""
-    from commerce_mcp.tools import status
+    from commerce_mcp.tools import prompts, status
 
+    book = ConfirmationBook(services.clock)
     status.register(server, services)
+    for toolset, modules in TOOLSET_MODULES.items():
+        if toolset not in services.settings.toolsets:
+            continue
+        for name in modules:
+            try:
+                module = importlib.import_module(name)
+            except ModuleNotFoundError as exc:
+                if exc.name != name:
+                    raise
+                continue
+            module.register(server, services, book)
+    prompts.register(server, services)

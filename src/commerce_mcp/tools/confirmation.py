@@ -34,8 +34,11 @@ class Approval(BaseModel):
     approve: bool = Field(description="Yes, do exactly this.")
 
 
-#: Returned by the resolver when the client cannot be asked; the tool falls back to tokens.
-NOT_ASKED = Approval(approve=False)
+class NotAsked(Approval):
+    """Returned by a resolver when the client cannot be asked; the tool falls back to tokens."""
+
+
+NOT_ASKED = NotAsked(approve=False)
 
 
 class ConfirmationBook:
@@ -43,14 +46,14 @@ class ConfirmationBook:
 
     def __init__(self, clock: Clock, *, ttl: float = TOKEN_TTL_SECONDS) -> None:
         self._clock = clock
-        self._ttl = ttl
+        self.ttl = ttl
         self._secret = secrets.token_bytes(32)
         self._used: dict[str, float] = {}
         self._lock = threading.Lock()
 
     def issue(self, tool: str, arguments: Mapping[str, Any]) -> str:
         """A token confirming ``tool`` with exactly ``arguments`` (the token argument excluded)."""
-        expires = int(self._clock.wall() + self._ttl)
+        expires = int(self._clock.wall() + self.ttl)
         return f"cf-{expires}-{self._mac(tool, arguments, expires)}"
 
     def redeem(self, tool: str, arguments: Mapping[str, Any], token: str) -> None:

@@ -1,0 +1,81 @@
+"""Opaque cursors and the shared list parameters (``limit``, ``cursor``, ``response_format``).
+
+A cursor wraps the platform's page token plus an offset into that page, so a tool can hand out pages of
+``limit`` items whatever page size the platform uses. It is base64url JSON tagged with the tool it came
+from: it means nothing to the model and cannot be replayed into a different tool by mistake.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from commerce_mcp.errors import InvalidRequest
+
+Limit = Annotated[
+    int, Field(ge=1, le=100, description="Most items to return (1-100). Use `cursor` for more.")
+]
+Cursor = Annotated[
+    str | None,
+    Field(
+        description="Opaque `next_cursor` from the previous call of this same tool; omit to start."
+    ),
+]
+ResponseFormat = Annotated[
+    Literal["concise", "detailed"],
+    Field(
+        description="concise: the fields a person decides with (default). detailed: every field,"
+        " including ids needed by follow-up tools."
+    ),
+]
+
+
+@dataclass(frozen=True)
+class PagePosition:
+    """Where a page starts: the platform's token (None = first page) and an offset into that page."""
+
+    token: str | None = None
+    offset: int = 0
+
+
+def encode_cursor(tool: str, position: PagePosition) -> str:
+    raw = json.dumps({"k": tool, "t": position.token, "o": position.offset}, separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(tool: str, cursor: str | None) -> PagePosition:
+    """Read a cursor this tool issued; anything else is a clear error, never an upstream call."""
+    if not cursor:
+        return PagePosition()
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        data = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        if data.get("k") != tool:
+            raise ValueError("cursor from another tool")
+        token = data.get("t")
+        offset = int(data.get("o", 0))
+        if (token is not None and not isinstance(token, str)) or offset < 0:
+            raise ValueError("bad cursor fields")
+    except (ValueError, binascii.Error, json.JSONDecodeError, AttributeError, TypeError):
+        raise InvalidRequest(
+            "cursor is not a next_cursor issued by this tool",
+            hint=f"pass the next_cursor value returned by {tool} exactly, or omit it to start over",
+        ) from None
+    return PagePosition(token=token, offset=offset)
+
+
+def next_position(
+    position: PagePosition, page_size: int, limit: int, upstream_next: str | None
+) -> PagePosition | None:
+    """Where the following page starts, given a platform page of ``page_size`` items."""
+    end = position.offset + limit
+    if end < page_size:
+        return PagePosition(position.token, end)
+    if upstream_next:
+        return PagePosition(upstream_next, 0)
+    return None

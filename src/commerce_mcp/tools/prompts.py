@@ -1,0 +1,47 @@
+"""MCP prompts for the workflows sellers run every day."""
+
+from __future__ import annotations
+
+from mcp.server import MCPServer
+
+from commerce_mcp.services import Services
+
+
+def register(server: MCPServer[Services], services: Services) -> None:
+    @server.prompt(name="daily_operations_brief", title="Daily operations brief")
+    def daily_operations_brief() -> str:
+        """A morning summary: orders to ship, stock risks, returns, yesterday's sales."""
+        return (
+            "Give me today's operations brief for my TikTok Shop and Amazon FBA business.\n"
+            "1. get_connection_status (stop and tell me what to fix if a channel is not configured).\n"
+            "2. list_tiktok_orders with status AWAITING_SHIPMENT: how many, the oldest, any on hold.\n"
+            "3. get_inventory with only_flagged=true: SKUs at oversell risk, stranded FBA stock.\n"
+            "4. list_tiktok_returns for the last 2 days: count and the main reasons.\n"
+            "5. get_tiktok_shop_performance for the last 7 days: GMV, orders, trend.\n"
+            "Finish with the three things I should do first today. Be brief; numbers over prose."
+        )
+
+    @server.prompt(name="fulfill_awaiting_orders", title="Ship TikTok orders from FBA")
+    def fulfill_awaiting_orders(max_orders: int = 10) -> str:
+        """Fulfil TikTok Shop orders awaiting shipment through Amazon MCF, one confirmed step at a time."""
+        return (
+            f"Ship up to {max_orders} TikTok Shop orders that are AWAITING_SHIPMENT from my Amazon FBA"
+            " stock.\nFor each order (oldest first, from list_tiktok_orders): call"
+            " fulfill_tiktok_order_with_mcf without a confirmation_token to preview it. Show me a"
+            " table: TikTok order, SKUs, fulfillable?, fees, arrival. Ask me which to ship; only then"
+            " call it again with that order's confirmation_token. Never invent a token. Skip orders"
+            " that are unfulfillable and tell me why. Afterwards, remind me to run"
+            " sync_mcf_tracking_to_tiktok once Amazon has shipped."
+        )
+
+    @server.prompt(name="restock_check", title="Restock check")
+    def restock_check(buffer: int = 0) -> str:
+        """Find SKUs where TikTok stock and FBA stock disagree, and plan the sync."""
+        return (
+            "Check whether my TikTok Shop stock matches what Amazon FBA can ship.\n"
+            "1. get_inventory with only_flagged=true: list oversell risks, stranded and unmapped SKUs.\n"
+            f"2. sync_inventory_to_tiktok with buffer={buffer} and no confirmation_token: show me the"
+            " plan (SKU, TikTok now, FBA fulfillable, TikTok after).\n"
+            "3. Tell me which SKUs need an FBA restock (low fulfillable, high TikTok demand).\n"
+            "Do not apply the sync until I confirm."
+        )
