@@ -1,0 +1,506 @@
+"""The Amazon MCF + FBA Inventory client the tools call.
+
+Built on python-amazon-sp-api's asyncio clients (imported lazily: importing them costs ~0.35 s), with its
+sharp edges covered:
+
+* credentials are passed explicitly with ``FromCodeCredentialProvider`` only -- no fallback to env vars,
+  AWS Secrets Manager (which prints to stdout) or config files;
+* the endpoint, marketplace and region are set after construction, so ``SP_API_DEFAULT_MARKETPLACE``
+  cannot silently override configuration, and any base URL works (sandbox fakes, Amazon's sandbox);
+* tokens come from our per-client single-flight provider (:mod:`commerce_mcp.amazon.lwa`), never the
+  library's process-global cache, so accounts cannot mix;
+* HTTP goes through :class:`~commerce_mcp.amazon.transport.SpApiTransport`: timeouts, error
+  classification (including non-JSON bodies), ``x-amzn-RateLimit-Limit`` fed to the limiter;
+* every call runs inside the shared retry loop (limiter, backoff, budget, deadline, token replay);
+* createFulfillmentOrder goes through the intent ledger (:func:`create_once`): never a second order.
+
+POST and PUT calls use the library's ``_request`` with ``add_marketplace=False``: its public methods add
+``marketplaceIds``/``MarketplaceIds`` to every POST body and four marketplace keys to the (bodiless)
+cancel PUT, which are not part of these operations' models.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from datetime import UTC, datetime
+from types import SimpleNamespace
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+import httpx
+
+from commerce_mcp import errors
+from commerce_mcp.amazon.ids import order_id_problem
+from commerce_mcp.amazon.lwa import fetch_access_token, token_client_class
+from commerce_mcp.amazon.models import (
+    CreateFulfillmentOrderRequest,
+    CreateOrderOutcome,
+    FulfillmentOrderDetail,
+    FulfillmentOrderPage,
+    FulfillmentPreviewRequest,
+    FulfillmentPreviewResult,
+    InventoryPage,
+    InventorySummary,
+    PackageTracking,
+)
+from commerce_mcp.amazon.regions import (
+    AWS_REGIONS,
+    DEFAULT_MARKETPLACE,
+    LWA_TOKEN_URL,
+    Region,
+    endpoint_for,
+)
+from commerce_mcp.amazon.transport import CallContext, SpApiTransport, current_call
+from commerce_mcp.config import Settings
+from commerce_mcp.resilience.budget import RetryBudget
+from commerce_mcp.resilience.clock import Clock, SystemClock
+from commerce_mcp.resilience.limiter import SPAPI_PLANS, RateLimiter, RatePlan
+from commerce_mcp.resilience.retry import Attempt, OperationSpec, call_with_retries
+from commerce_mcp.resilience.singleflight import AccessToken, TokenProvider
+from commerce_mcp.store.base import StateStore
+from commerce_mcp.store.ledger import IntentLedger
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+OUTBOUND = "/fba/outbound/2020-07-01"
+INVENTORY_PATH = "/fba/inventory/v1/summaries"
+MAX_SKUS_PER_CALL = 50
+ATTEMPT_TIMEOUT = 20.0
+LWA_TIMEOUT = 10.0
+#: Used for operations without a published plan (the LWA token call).
+DEFAULT_PLAN = RatePlan(rate=1.0, burst=5)
+
+_PREVIEW = OperationSpec("getFulfillmentPreview", idempotent=True)
+_CREATE = OperationSpec("createFulfillmentOrder", idempotent=False)
+_GET = OperationSpec("getFulfillmentOrder", idempotent=True)
+_LIST = OperationSpec("listAllFulfillmentOrders", idempotent=True)
+# A repeated cancel is answered DuplicateCancelRequest, which a retry treats as success.
+_CANCEL = OperationSpec("cancelFulfillmentOrder", idempotent=True)
+_TRACKING = OperationSpec("getPackageTrackingDetails", idempotent=True)
+_INVENTORY = OperationSpec("getInventorySummaries", idempotent=True)
+_LWA = OperationSpec("lwa.refreshToken", idempotent=True)
+
+
+def _timestamp(value: datetime) -> str:
+    value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class AmazonMcfClient:
+    """Typed async access to MCF (FBA Outbound 2020-07-01) and FBA Inventory for one seller account."""
+
+    def __init__(
+        self,
+        *,
+        client_id: str,
+        client_secret: str,
+        refresh_token: str,
+        seller_id: str,
+        marketplace_id: str,
+        region: Region,
+        endpoint: str,
+        lwa_token_url: str,
+        store: StateStore,
+        clock: Clock | None = None,
+        limiter: RateLimiter | None = None,
+        budget: RetryBudget | None = None,
+        http: httpx.AsyncClient | None = None,
+    ) -> None:
+        self._clock = clock or SystemClock()
+        self._credentials = {
+            "refresh_token": refresh_token,
+            "lwa_app_id": client_id,
+            "lwa_client_secret": client_secret,
+        }
+        self.seller_id = seller_id
+        self.marketplace_id = marketplace_id
+        self.region = region
+        self.endpoint = endpoint.rstrip("/")
+        self._lwa_url = lwa_token_url
+        self.account = f"{seller_id}@{region}"
+        self._limiter = limiter or RateLimiter(self._clock, SPAPI_PLANS, DEFAULT_PLAN)
+        self._budget = budget or RetryBudget()
+        self._ledger = IntentLedger(store)
+        self._http = http or httpx.AsyncClient(timeout=httpx.Timeout(ATTEMPT_TIMEOUT, connect=5.0))
+        self._tokens = TokenProvider(self._fetch_token, self._clock, refresh_ahead=300.0)
+        self._transport = SpApiTransport(
+            self._http, on_rate_header=self._on_rate_header, default_timeout=ATTEMPT_TIMEOUT
+        )
+        self._outbound: Any = None
+        self._inventories: Any = None
+        self._orphans: list[Any] = []
+
+    def __repr__(self) -> str:
+        return f"AmazonMcfClient(account={self.account!r}, endpoint={self.endpoint!r})"
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, *, store: StateStore, clock: Clock | None = None
+    ) -> AmazonMcfClient:
+        """Build the client from settings; NotConfigured names the env vars still missing."""
+        missing = settings.amazon_missing()
+        if missing:
+            raise errors.NotConfigured("Amazon SP-API", missing)
+        assert settings.amazon_sp_api_client_secret is not None  # for mypy; checked above
+        assert settings.amazon_sp_api_refresh_token is not None
+        region: Region = settings.amazon_sp_api_region
+        return cls(
+            client_id=str(settings.amazon_sp_api_client_id),
+            client_secret=settings.amazon_sp_api_client_secret.get_secret_value(),
+            refresh_token=settings.amazon_sp_api_refresh_token.get_secret_value(),
+            seller_id=str(settings.amazon_seller_id),
+            marketplace_id=settings.amazon_marketplace_id or DEFAULT_MARKETPLACE[region],
+            region=region,
+            endpoint=endpoint_for(
+                region,
+                sandbox=settings.amazon_sp_api_sandbox,
+                override=settings.amazon_sp_api_endpoint,
+            ),
+            lwa_token_url=settings.amazon_lwa_token_url or LWA_TOKEN_URL,
+            store=store,
+            clock=clock,
+        )
+
+    async def aclose(self) -> None:
+        """Close every connection this client opened (API and LWA share one pool)."""
+        for orphan in self._orphans:
+            await orphan.aclose()
+        self._orphans.clear()
+        await self._http.aclose()
+
+    # Plumbing -----------------------------------------------------------------------------------
+
+    def _on_rate_header(self, operation: str, value: str | None) -> None:
+        self._limiter.on_rate_header(self.account, operation, value)
+
+    async def _fetch_token(self) -> AccessToken:
+        async def attempt(info: Attempt) -> AccessToken:
+            return await fetch_access_token(
+                self._http,
+                self._lwa_url,
+                client_id=self._credentials["lwa_app_id"],
+                client_secret=self._credentials["lwa_client_secret"],
+                refresh_token=self._credentials["refresh_token"],
+                clock=self._clock,
+                request_timeout=min(info.timeout, LWA_TIMEOUT),
+            )
+
+        return await call_with_retries(
+            attempt,
+            op=_LWA,
+            account=self.account,
+            limiter=self._limiter,
+            budget=self._budget,
+            clock=self._clock,
+        )
+
+    def _library_client(self, kind: str) -> Any:
+        """The library's async client of ``kind``, configured explicitly (created on first use)."""
+        existing = self._outbound if kind == "outbound" else self._inventories
+        if existing is not None:
+            return existing
+        try:
+            from sp_api.asyncio.api import FulfillmentOutbound, Inventories
+            from sp_api.base.credential_provider import FromCodeCredentialProvider
+        except KeyError as exc:  # the library reads SP_API_DEFAULT_MARKETPLACE at import
+            raise errors.NotConfigured(
+                "Amazon SP-API",
+                ["a valid SP_API_DEFAULT_MARKETPLACE (or unset it)"],
+                hint="unset SP_API_DEFAULT_MARKETPLACE; commerce-mcp uses AMAZON_MARKETPLACE_ID",
+            ) from exc
+        marketplace = SimpleNamespace(
+            endpoint=self.endpoint,
+            marketplace_id=self.marketplace_id,
+            region=AWS_REGIONS[self.region],
+        )
+        factory = FulfillmentOutbound if kind == "outbound" else Inventories
+        try:
+            client = factory(
+                marketplace,
+                credentials=dict(self._credentials),
+                credential_providers=[FromCodeCredentialProvider],
+                auth_token_client_class=token_client_class(),
+                timeout=ATTEMPT_TIMEOUT,
+            )
+        except KeyError as exc:
+            raise errors.NotConfigured(
+                "Amazon SP-API",
+                ["a valid SP_API_DEFAULT_MARKETPLACE (or unset it)"],
+                hint="unset SP_API_DEFAULT_MARKETPLACE; commerce-mcp uses AMAZON_MARKETPLACE_ID",
+            ) from exc
+        # The constructor may have taken SP_API_DEFAULT_MARKETPLACE over our marketplace: undo it.
+        client.endpoint = self.endpoint
+        client.marketplace_id = self.marketplace_id
+        client.region = AWS_REGIONS[self.region]
+        client._auth.provider = self._tokens
+        self._orphans.append(client._transport)  # its own httpx client, replaced by ours
+        client._transport = self._transport
+        if kind == "outbound":
+            self._outbound = client
+        else:
+            self._inventories = client
+        return client
+
+    async def _call(self, op: OperationSpec, send: Callable[[], Awaitable[T]]) -> T:
+        """Run ``send`` inside the retry loop, with the transport told which operation it serves."""
+        last_sent: list[str | None] = [None]
+
+        async def attempt(info: Attempt) -> T:
+            context = CallContext(op.name, info.timeout)
+            reset = current_call.set(context)
+            try:
+                return await send()
+            finally:
+                last_sent[0] = context.sent_token
+                current_call.reset(reset)
+
+        async def refresh() -> None:
+            if last_sent[0]:
+                self._tokens.invalidate(last_sent[0])
+            await self._tokens.get()
+
+        return await call_with_retries(
+            attempt,
+            op=op,
+            account=self.account,
+            limiter=self._limiter,
+            budget=self._budget,
+            clock=self._clock,
+            refresh_credentials=refresh,
+        )
+
+    # Operations ---------------------------------------------------------------------------------
+
+    async def get_fulfillment_preview(
+        self, request: FulfillmentPreviewRequest
+    ) -> FulfillmentPreviewResult:
+        """Whether FBA can ship these items to this address, with fees and dates per speed."""
+        body = request.model_copy(
+            update={"marketplace_id": request.marketplace_id or self.marketplace_id}
+        ).to_wire()
+        client = self._library_client("outbound")
+        response = await self._call(
+            _PREVIEW,
+            lambda: client._request(
+                f"{OUTBOUND}/fulfillmentOrders/preview",
+                data={**body, "method": "POST"},
+                add_marketplace=False,
+            ),
+        )
+        return FulfillmentPreviewResult.model_validate(response.payload or {})
+
+    async def create_fulfillment_order(
+        self, request: CreateFulfillmentOrderRequest
+    ) -> CreateOrderOutcome:
+        """Create an MCF order exactly once, keyed by its sellerFulfillmentOrderId.
+
+        An ambiguous failure is reconciled by reading the order back before any re-send; if that is
+        impossible the result is OutcomeUnknown (never a second order). The same id with a different
+        payload is a Conflict.
+        """
+        from commerce_mcp.resilience.safe_create import create_once
+
+        body = request.model_copy(
+            update={"marketplace_id": request.marketplace_id or self.marketplace_id}
+        ).to_wire()
+        order_id = request.seller_fulfillment_order_id
+        client = self._library_client("outbound")
+
+        async def create() -> dict[str, Any]:
+            await self._call(
+                _CREATE,
+                lambda: client._request(
+                    f"{OUTBOUND}/fulfillmentOrders",
+                    data={**body, "method": "POST"},
+                    add_marketplace=False,
+                ),
+            )
+            return {"sellerFulfillmentOrderId": order_id}
+
+        async def lookup() -> dict[str, Any] | None:
+            try:
+                detail = await self.get_fulfillment_order(order_id)
+            except errors.NotFound:
+                return None
+            return {
+                "sellerFulfillmentOrderId": order_id,
+                "status": detail.fulfillment_order.fulfillment_order_status,
+            }
+
+        outcome = await create_once(
+            key=order_id,
+            payload=body,
+            ledger=self._ledger,
+            create=create,
+            lookup=lookup,
+            check_tool="get_mcf_order",
+        )
+        return CreateOrderOutcome(
+            seller_fulfillment_order_id=order_id,
+            reconciled=outcome.reconciled,
+            replayed=outcome.replayed,
+        )
+
+    async def get_fulfillment_order(
+        self, seller_fulfillment_order_id: str
+    ) -> FulfillmentOrderDetail:
+        """The order with its items, shipments and packages (NotFound when it does not exist)."""
+        self._check_id(seller_fulfillment_order_id, "getFulfillmentOrder")
+        client = self._library_client("outbound")
+        response = await self._call(
+            _GET, lambda: client.get_fulfillment_order(seller_fulfillment_order_id)
+        )
+        return FulfillmentOrderDetail.model_validate(response.payload or {})
+
+    async def list_fulfillment_orders(
+        self, query_start_date: datetime | None = None, next_token: str | None = None
+    ) -> FulfillmentOrderPage:
+        """Orders updated since ``query_start_date``, one page at a time."""
+        params: dict[str, Any] = {}
+        if query_start_date is not None:
+            params["queryStartDate"] = _timestamp(query_start_date)
+        if next_token:
+            params["nextToken"] = next_token
+        client = self._library_client("outbound")
+        response = await self._call(_LIST, lambda: client.list_all_fulfillment_orders(**params))
+        return FulfillmentOrderPage.model_validate(response.payload or {})
+
+    async def cancel_fulfillment_order(self, seller_fulfillment_order_id: str) -> None:
+        """Cancel an order still in Received/Planning; Amazon's 400 explains later states."""
+        self._check_id(seller_fulfillment_order_id, "cancelFulfillmentOrder")
+        client = self._library_client("outbound")
+        attempts = [0]
+
+        async def send() -> Any:
+            attempts[0] += 1
+            try:
+                return await client._request(
+                    f"{OUTBOUND}/fulfillmentOrders/{quote(seller_fulfillment_order_id, safe='')}"
+                    "/cancel",
+                    data={"method": "PUT"},
+                    add_marketplace=False,
+                )
+            except errors.Conflict as exc:
+                # Our earlier attempt went through but its answer was lost: that is success.
+                if exc.code == "DuplicateCancelRequest" and attempts[0] > 1:
+                    return None
+                raise
+
+        await self._call(_CANCEL, send)
+
+    async def get_package_tracking(self, package_number: int) -> PackageTracking:
+        """Carrier, tracking number and events for one package (numbers come from the order)."""
+        if isinstance(package_number, bool) or not isinstance(package_number, int):
+            raise errors.InvalidRequest(
+                "packageNumber must be an integer", platform="amazon",
+                operation=_TRACKING.name,
+            )  # fmt: skip
+        if package_number <= 0:
+            raise errors.InvalidRequest("packageNumber must be positive", platform="amazon",
+                                        operation=_TRACKING.name)  # fmt: skip
+        client = self._library_client("outbound")
+        response = await self._call(
+            _TRACKING, lambda: client.get_package_tracking_details(packageNumber=package_number)
+        )
+        return PackageTracking.model_validate(response.payload or {})
+
+    async def get_inventory_summaries(
+        self,
+        seller_skus: Sequence[str] | None = None,
+        next_token: str | None = None,
+        start_date_time: datetime | None = None,
+    ) -> InventoryPage:
+        """One page of FBA inventory with details; more than 50 SKUs are fetched in batches.
+
+        With a ``next_token`` the same ``seller_skus``/``start_date_time`` must be passed again
+        (Amazon requires startDateTime alongside nextToken). Tokens expire after 30 s.
+        """
+        skus = list(dict.fromkeys(seller_skus)) if seller_skus is not None else None
+        if skus is not None and any(not isinstance(s, str) or not s or "," in s for s in skus):
+            raise errors.InvalidRequest(
+                "seller SKUs must be non-empty strings without commas",
+                platform="amazon",
+                operation=_INVENTORY.name,
+            )
+        if skus is not None and len(skus) > MAX_SKUS_PER_CALL:
+            if next_token:
+                raise errors.InvalidRequest(
+                    "nextToken cannot be combined with more than 50 SKUs",
+                    platform="amazon",
+                    operation=_INVENTORY.name,
+                )
+            merged: list[InventorySummary] = []
+            for start in range(0, len(skus), MAX_SKUS_PER_CALL):
+                batch = skus[start : start + MAX_SKUS_PER_CALL]
+                async for summary in self.iter_all_inventory(batch, start_date_time):
+                    merged.append(summary)
+            return InventoryPage(inventory_summaries=merged)
+        return await self._inventory_page(skus, next_token, start_date_time)
+
+    async def _inventory_page(
+        self, skus: list[str] | None, next_token: str | None, start: datetime | None
+    ) -> InventoryPage:
+        params: dict[str, Any] = {
+            "details": "true",
+            "granularityType": "Marketplace",
+            "granularityId": self.marketplace_id,
+            "marketplaceIds": self.marketplace_id,
+        }
+        if skus:
+            params["sellerSkus"] = ",".join(skus)
+        if start is not None:
+            params["startDateTime"] = _timestamp(start)
+        if next_token:
+            params["nextToken"] = next_token
+        client = self._library_client("inventory")
+        response = await self._call(
+            _INVENTORY, lambda: client.get_inventory_summary_marketplace(**params)
+        )
+        payload = response.payload or {}
+        return InventoryPage.model_validate({**payload, "nextToken": response.next_token})
+
+    async def iter_all_inventory(
+        self, seller_skus: Sequence[str] | None = None, start_date_time: datetime | None = None
+    ) -> AsyncIterator[InventorySummary]:
+        """Every inventory summary, fetching each next page at once (tokens expire after 30 s).
+
+        Pages are fetched ahead of the consumer so a slow consumer cannot let a token expire.
+        """
+        skus = list(seller_skus) if seller_skus is not None else None
+        if skus is not None and len(skus) > MAX_SKUS_PER_CALL:
+            for start in range(0, len(skus), MAX_SKUS_PER_CALL):
+                async for summary in self.iter_all_inventory(
+                    skus[start : start + MAX_SKUS_PER_CALL], start_date_time
+                ):
+                    yield summary
+            return
+        page = await self._inventory_page(skus, None, start_date_time)
+        while True:
+            upcoming = (
+                asyncio.ensure_future(self._inventory_page(skus, page.next_token, start_date_time))
+                if page.next_token
+                else None
+            )
+            try:
+                for summary in page.inventory_summaries:
+                    yield summary
+            except BaseException:
+                if upcoming is not None:
+                    upcoming.cancel()
+                raise
+            if upcoming is None:
+                return
+            page = await upcoming
+
+    def _check_id(self, order_id: str, operation: str) -> None:
+        problem = order_id_problem(order_id)
+        if problem:
+            raise errors.InvalidRequest(
+                f"sellerFulfillmentOrderId {problem}",
+                platform="amazon",
+                operation=operation,
+                hint="use the id the order was created with (letters, digits, '-', '_'; max 40)",
+            )

@@ -1,0 +1,115 @@
+"""Login with Amazon: exchange the seller's refresh token for a one-hour access token.
+
+The library's own token client caches in a module-global dict keyed only by the refresh token (shared by
+every client in the process, whatever the account), has no timeout, lets a non-JSON error escape as a
+raw ``JSONDecodeError`` and never invalidates on 403. We fetch here instead, behind a per-client
+single-flight :class:`TokenProvider`, and plug that into the library through a small adapter.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from typing import Any
+
+import httpx
+
+from commerce_mcp import errors
+from commerce_mcp.resilience.clock import Clock
+from commerce_mcp.resilience.singleflight import AccessToken, TokenProvider
+
+_REAUTHORIZE = (
+    "re-authorize the seller and set AMAZON_SP_API_REFRESH_TOKEN, and check "
+    "AMAZON_SP_API_CLIENT_ID / AMAZON_SP_API_CLIENT_SECRET (LWA secrets expire every 180 days)"
+)
+_FATAL = {"invalid_grant", "invalid_client", "unauthorized_client", "invalid_request"}
+
+
+async def fetch_access_token(
+    http: httpx.AsyncClient,
+    url: str,
+    *,
+    client_id: str,
+    client_secret: str,
+    refresh_token: str,
+    clock: Clock,
+    request_timeout: float,
+) -> AccessToken:
+    """One refresh_token grant. Raises AuthError (re-authorize) or a retryable error."""
+    form = {
+        "grant_type": "refresh_token",
+        "refresh_token": refresh_token,
+        "client_id": client_id,
+        "client_secret": client_secret,
+    }
+    common: dict[str, Any] = {"platform": "amazon", "operation": "lwa.refreshToken"}
+    try:
+        response = await http.post(url, data=form, timeout=request_timeout)
+    except httpx.TransportError as exc:
+        raise errors.TransientError(
+            f"could not reach the Login with Amazon token endpoint ({type(exc).__name__})",
+            hint="check the network or AMAZON_LWA_TOKEN_URL; retried automatically",
+            **common,
+        ) from exc
+    common.update(http_status=response.status_code,
+                  request_id=response.headers.get("x-amzn-RequestId"))  # fmt: skip
+    try:
+        body = json.loads(response.content or b"{}")
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        raise errors.TransientError(
+            f"Login with Amazon answered HTTP {response.status_code} with a non-JSON body",
+            hint="Amazon's token service looks unhealthy; retried automatically",
+            **common,
+        )
+    if response.status_code == 200 and isinstance(body.get("access_token"), str):
+        expires_in = body.get("expires_in")
+        lifetime = float(expires_in) if isinstance(expires_in, int | float) else 3600.0
+        return AccessToken(value=body["access_token"], expires_at=clock.wall() + lifetime)
+    code = str(body.get("error") or "")
+    description = str(body.get("error_description") or "no description")
+    if code in _FATAL or response.status_code in (400, 401):
+        raise errors.AuthError(
+            f"Login with Amazon refused the credentials: {code or 'error'} ({description})",
+            code=code or None,
+            hint=_REAUTHORIZE,
+            **common,
+        )
+    if response.status_code == 429:
+        raise errors.RateLimited("Login with Amazon throttled the token request", code=code or None,
+                                 **common)  # fmt: skip
+    raise errors.TransientError(
+        f"Login with Amazon failed: HTTP {response.status_code} {code} ({description})",
+        code=code or None,
+        hint="retried automatically",
+        **common,
+    )
+
+
+@functools.cache
+def token_client_class() -> Any:
+    """The library's AccessTokenClient, serving tokens from a :class:`TokenProvider` set on it.
+
+    Built lazily (importing sp_api is slow). The constructor is replaced so that it opens no httpx
+    client of its own (the library would never close it) and reads no credentials.
+    """
+    from sp_api.asyncio.api import FulfillmentOutbound  # noqa: F401  (import order: avoids a cycle)
+    from sp_api.asyncio.auth import AccessTokenClient
+    from sp_api.auth import AccessTokenResponse
+
+    class ProviderTokenClient(AccessTokenClient):  # type: ignore[misc]
+        provider: TokenProvider | None = None
+
+        def __init__(self, **_: Any) -> None:
+            self.provider = None
+
+        async def get_auth(self) -> Any:
+            if self.provider is None:
+                raise errors.AuthError("no token provider configured", platform="amazon")
+            return AccessTokenResponse(access_token=await self.provider.get(), token_type="bearer")
+
+        async def aclose(self) -> None:
+            return None
+
+    return ProviderTokenClient
