@@ -13,8 +13,7 @@ _SECONDS = re.compile(r"[0-9]+")
 
 
 def full_jitter(retry_number: int, base: float, cap: float, rng: random.Random) -> float:
-    """Delay before retry ``retry_number`` (1-based): uniform in ``[0, min(cap, base *
-    2**(n-1))]``."""
+    """Delay before retry ``retry_number`` (1-based), uniform in ``[0, min(cap, base*2**(n-1))]``."""
     exponent = min(max(retry_number, 1) - 1, _MAX_EXPONENT)
     ceiling = max(0.0, min(cap, base * float(2**exponent)))
     return rng.uniform(0.0, ceiling)

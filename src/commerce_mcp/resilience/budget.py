@@ -15,8 +15,7 @@ NO_RETRY_REFUND = 1
 
 
 class RetryBudget:
-    """A token pool of ``capacity``; one per platform (and region), shared by all accounts and
-    operations."""
+    """A pool of ``capacity`` tokens; one per platform and region, shared by all its calls."""
 
     def __init__(self, capacity: int = DEFAULT_CAPACITY) -> None:
         if capacity < 0:

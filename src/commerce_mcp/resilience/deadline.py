@@ -1,5 +1,4 @@
-"""Deadlines: one overall time limit per tool call that bounds limiter waits, retries and each
-attempt.
+"""Deadlines: one time limit per tool call, bounding limiter waits, retries and each attempt.
 
 A :class:`Deadline` is a point on the :class:`Clock`'s monotonic axis, so tests move it in virtual
 time.
@@ -60,8 +59,7 @@ _current: ContextVar[Deadline | None] = ContextVar("commerce_mcp_deadline", defa
 
 
 def current_deadline(clock: Clock, default_seconds: float = DEFAULT_DEADLINE_SECONDS) -> Deadline:
-    """The deadline of the enclosing :func:`deadline_scope`, or a fresh one of
-    ``default_seconds``."""
+    """The enclosing :func:`deadline_scope`'s deadline, or a fresh one of ``default_seconds``."""
     deadline = _current.get()
     if deadline is not None:
         return deadline

@@ -128,8 +128,7 @@ class RateLimiter:
         return bucket.tokens
 
     async def acquire(self, account: str, operation: str, deadline: Deadline) -> None:
-        """Take one token, waiting in FIFO order; fail at once if the wait would pass
-        ``deadline``."""
+        """Take one token, waiting in FIFO order; fail at once if the wait would pass the deadline."""
         bucket = self._bucket(account, operation)
         bucket.refill(self._clock.monotonic())
         if bucket.waiting == 0 and bucket.tokens >= 1.0 - _EPSILON:

@@ -1,5 +1,4 @@
-"""The retry loop every platform call goes through: limiter, classification, backoff, budget,
-deadline.
+"""The retry loop for every platform call: limiter, classification, backoff, budget, deadline.
 
 Decisions are made per *operation* (is it idempotent?) and per *error type* from
 :mod:`commerce_mcp.errors`, never per HTTP method: TikTok searches and SP-API previews are POSTs
@@ -44,8 +43,7 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class OperationSpec:
-    """A platform operation as the retry loop sees it: its name (the limiter key) and
-    idempotency."""
+    """An operation as the retry loop sees it: its name (the limiter key) and idempotency."""
 
     name: str
     idempotent: bool
@@ -71,8 +69,7 @@ DEFAULT_POLICY = RetryPolicy()
 
 @dataclass(frozen=True)
 class Attempt:
-    """What one attempt is told: its 1-based number and its timeout (already clamped to the
-    deadline)."""
+    """One attempt's 1-based number and timeout (already clamped to the deadline)."""
 
     number: int
     timeout: float

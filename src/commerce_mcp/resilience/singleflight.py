@@ -57,8 +57,7 @@ def _consume_exception(task: asyncio.Future[T]) -> None:
 
 @dataclass(frozen=True)
 class AccessToken:
-    """A bearer token and when it expires (wall-clock seconds). Its value never appears in a
-    repr."""
+    """A bearer token and its expiry (wall-clock seconds); the value never appears in a repr."""
 
     value: str = field(repr=False)
     expires_at: float
@@ -98,8 +97,7 @@ class TokenProvider:
         return await self.refresh()
 
     def invalidate(self, value: str) -> None:
-        """Drop the cached token if it is still ``value`` (a stale rejection must not drop a new
-        one)."""
+        """Drop the cached token if it is still ``value`` (a stale 401 must not drop a new one)."""
         if self._token is not None and self._token.value == value:
             self._token = None
 

@@ -23,8 +23,7 @@ _MAX_SETTLE_YIELDS = 100_000
 
 
 class VirtualClock:
-    """A :class:`~commerce_mcp.resilience.clock.Clock` on virtual time, for one event loop at a
-    time."""
+    """A :class:`~commerce_mcp.resilience.clock.Clock` on virtual time (one event loop at a time)."""
 
     def __init__(self, start: float = 0.0, *, wall_start: float = DEFAULT_WALL_START) -> None:
         self._now = start

@@ -1,0 +1,181 @@
+"""Create something at most once under an idempotency key, even across ambiguous failures.
+
+The protocol (reference §4.4): record the intent before the first request; after any failure that
+leaves
+the outcome in doubt, look the key up before sending anything again; if the lookup cannot tell
+either,
+stop and say "outcome unknown" with the key, never risking a second order.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from commerce_mcp.errors import (
+    AmbiguousError,
+    AuthError,
+    CommerceError,
+    Conflict,
+    InvalidRequest,
+    NotFound,
+    OutcomeUnknown,
+    PermissionDenied,
+    RateLimited,
+    TransientError,
+)
+from commerce_mcp.store.ledger import (
+    Intent,
+    IntentConflict,
+    IntentLedger,
+    IntentStatus,
+    payload_hash,
+)
+
+log = logging.getLogger(__name__)
+
+DUPLICATE_CREATE_CODE = "DuplicateCreate"
+"""Code a client gives the Conflict it raises for "a create request already exists" answers."""
+
+MAX_CREATE_ROUNDS = 3
+"""Create requests sent per call, each after a lookup said the key is not there."""
+
+
+@dataclass(frozen=True)
+class CreateOutcome:
+    """What :func:`create_once` ended with. ``replayed``: served from the ledger, nothing sent."""
+
+    key: str
+    result: dict[str, Any]
+    reconciled: bool
+    replayed: bool
+
+
+def _definitely_not_created(error: CommerceError) -> bool:
+    """Errors that prove the platform did not create anything for this request."""
+    if isinstance(error, AmbiguousError):
+        return False
+    return isinstance(
+        error,
+        InvalidRequest | NotFound | PermissionDenied | AuthError | RateLimited | TransientError,
+    ) or (isinstance(error, Conflict) and error.code != DUPLICATE_CREATE_CODE)
+
+
+async def create_once(
+    *,
+    key: str,
+    payload: Mapping[str, Any],
+    ledger: IntentLedger,
+    create: Callable[[], Awaitable[dict[str, Any]]],
+    lookup: Callable[[], Awaitable[dict[str, Any] | None]],
+    check_tool: str = "get_mcf_order",
+) -> CreateOutcome:
+    """Create the object for ``key`` once, reconciling via ``lookup`` when the outcome is unclear.
+
+    ``create`` sends the request (and raises :class:`AmbiguousError` when it may have been
+    processed, or
+    ``Conflict(code="DuplicateCreate")`` when the platform says it already exists); ``lookup``
+    fetches the
+    object by key, returning None when it does not exist. The same key with the same payload
+    returns the
+    stored result; the same key with a different payload is a :class:`Conflict`.
+    """
+    digest = payload_hash(payload)
+    intent, started = await ledger.begin(key, digest)
+    in_doubt = False
+    if not started:
+        if intent.status is IntentStatus.FAILED:
+            intent = await _restart(ledger, intent, digest)
+        elif intent.payload_hash != digest:
+            raise Conflict(
+                f"the id {key!r} was already used for a different request",
+                code="IdempotencyKeyReused",
+                hint="use a new id for a different order, or repeat the original request exactly",
+            )
+        elif intent.status is IntentStatus.CREATED:
+            log.debug("create_once: %s already created, replaying the stored result", key)
+            return CreateOutcome(key, dict(intent.result or {}), intent.reconciled, replayed=True)
+        else:
+            # An earlier call left it PENDING: it may have gone through. Look before sending.
+            in_doubt = True
+            found = await _reconcile(key, ledger, lookup, check_tool)
+            if found is not None:
+                return found
+    for _ in range(MAX_CREATE_ROUNDS):
+        await ledger.note_attempt(key)
+        try:
+            result = await create()
+        except AmbiguousError:
+            in_doubt = True
+            log.debug("create_once: ambiguous failure for %s, reconciling", key)
+            found = await _reconcile(key, ledger, lookup, check_tool)
+            if found is not None:
+                return found
+            continue  # the lookup says it does not exist: resend under the same key
+        except Conflict as error:
+            if error.code != DUPLICATE_CREATE_CODE:
+                await _fail_if_certain(ledger, key, error, in_doubt)
+                raise
+            found = await _reconcile(key, ledger, lookup, check_tool)
+            if found is not None:
+                return found
+            raise _unknown(key, check_tool, error) from error
+        except CommerceError as error:
+            await _fail_if_certain(ledger, key, error, in_doubt)
+            raise
+        await ledger.mark_created(key, result)
+        return CreateOutcome(key, result, reconciled=False, replayed=False)
+    raise _unknown(key, check_tool, None)
+
+
+async def _restart(ledger: IntentLedger, intent: Intent, digest: str) -> Intent:
+    try:
+        return await ledger.restart(intent, digest)
+    except IntentConflict as error:
+        raise Conflict(
+            f"another request for the id {intent.key!r} is in progress",
+            hint="wait a moment and check the order before trying again",
+        ) from error
+
+
+async def _fail_if_certain(
+    ledger: IntentLedger, key: str, error: CommerceError, in_doubt: bool
+) -> None:
+    # After any doubt in this call, a later clean rejection says nothing about the earlier request.
+    if not in_doubt and _definitely_not_created(error):
+        await ledger.mark_failed(key, error.describe())
+
+
+async def _reconcile(
+    key: str,
+    ledger: IntentLedger,
+    lookup: Callable[[], Awaitable[dict[str, Any] | None]],
+    check_tool: str,
+) -> CreateOutcome | None:
+    """The outcome if ``key`` exists, None if not; OutcomeUnknown if the lookup fails."""
+    try:
+        found = await lookup()
+    except Exception as error:
+        raise _unknown(key, check_tool, error) from error
+    if found is None:
+        return None
+    await ledger.mark_created(key, found, reconciled=True)
+    log.debug("create_once: %s found on reconcile", key)
+    return CreateOutcome(key, found, reconciled=True, replayed=False)
+
+
+def _unknown(key: str, check_tool: str, cause: BaseException | None) -> OutcomeUnknown:
+    platform = cause.platform if isinstance(cause, CommerceError) else "commerce-mcp"
+    request_id = cause.request_id if isinstance(cause, CommerceError) else None
+    return OutcomeUnknown(
+        f"could not confirm whether the create request for {key!r} went through",
+        reference=key,
+        platform=platform,
+        request_id=request_id,
+        hint=(
+            f"do not resubmit with a new id; check it with {check_tool} using {key!r}, "
+            "or repeat this exact request later (it checks before sending)"
+        ),
+    )
