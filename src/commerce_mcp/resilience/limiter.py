@@ -135,8 +135,9 @@ class RateLimiter:
             bucket.tokens -= 1.0
             return
         # Everyone queued ahead needs a token before us: estimate our wait from the queue length.
+        # A slot exactly at the deadline is no use either: no time would be left to send.
         estimate = bucket.time_for(bucket.waiting + 1.0)
-        if estimate > deadline.remaining():
+        if estimate >= deadline.remaining():
             raise self._too_long(account, operation, estimate, deadline)
         bucket.waiting += 1
         try:
@@ -147,7 +148,7 @@ class RateLimiter:
                         bucket.tokens -= 1.0
                         return
                     wait = bucket.time_for(1.0)
-                    if wait > deadline.remaining():
+                    if wait >= deadline.remaining():
                         raise self._too_long(account, operation, wait, deadline)
                     await self._clock.sleep(wait)
         finally:

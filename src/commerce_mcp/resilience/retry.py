@@ -151,7 +151,8 @@ async def call_with_retries(
     state = _Attempts()
     replayed_after_refresh = False
     while True:
-        await limiter.acquire(account, op.name, deadline)
+        if not deadline.expired():
+            await limiter.acquire(account, op.name, deadline)
         if deadline.expired():
             raise DeadlineExceeded(
                 f"the deadline passed before {op.name} could be sent ({state.summary()})",
