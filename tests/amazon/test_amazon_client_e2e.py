@@ -4,20 +4,17 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
-from typing import Any
 
 import pytest
+from amazon_support import ADDRESS, order_request, plentiful, short
 
 from commerce_mcp import errors
 from commerce_mcp.amazon.client import AmazonMcfClient
-from commerce_mcp.amazon.models import CreateFulfillmentOrderRequest, FulfillmentPreviewRequest
+from commerce_mcp.amazon.models import FulfillmentPreviewRequest
 from commerce_mcp.config import Settings
 from commerce_mcp.resilience.testing import VirtualClock
 from commerce_mcp.sandbox.runner import SandboxServers, start_sandbox
 from commerce_mcp.store.memory import MemoryStore
-
-ADDRESS = {"name": "Ada Buyer", "address_line1": "1 Main St", "city": "Seattle",
-           "state_or_region": "WA", "postal_code": "98101", "country_code": "US"}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -37,31 +34,6 @@ async def client(sandbox: SandboxServers) -> AsyncIterator[AmazonMcfClient]:
     amazon = AmazonMcfClient.from_settings(settings, store=MemoryStore(), clock=VirtualClock())
     yield amazon
     await amazon.aclose()
-
-
-def plentiful(sandbox: SandboxServers, quantity: int = 2) -> str:
-    world = sandbox.amazon
-    return next(s for s in sorted(world._stock) if world.fulfillable(s) >= quantity + 5)
-
-
-def short(sandbox: SandboxServers) -> str:
-    world = sandbox.amazon
-    return next(s for s in sorted(world._stock) if world.fulfillable(s) <= 1)
-
-
-def order_request(
-    order_id: str, sku: str, quantity: int = 2, **extra: Any
-) -> CreateFulfillmentOrderRequest:
-    return CreateFulfillmentOrderRequest.model_validate({
-        "seller_fulfillment_order_id": order_id,
-        "displayable_order_id": order_id,
-        "displayable_order_date": datetime(2026, 11, 1, tzinfo=UTC),
-        "displayable_order_comment": "Thank you for shopping with us",
-        "shipping_speed_category": "Standard",
-        "destination_address": ADDRESS,
-        "items": [{"seller_sku": sku, "seller_fulfillment_order_item_id": "1", "quantity": quantity}],
-        **extra,
-    })  # fmt: skip
 
 
 @pytest.mark.anyio

@@ -110,6 +110,8 @@ class AmazonMcfClient:
         http: httpx.AsyncClient | None = None,
     ) -> None:
         self._clock = clock or SystemClock()
+        if limiter is not None and clock is None:
+            raise ValueError("pass the clock the limiter was built with")
         self._credentials = {
             "refresh_token": refresh_token,
             "lwa_app_id": client_id,
@@ -138,7 +140,12 @@ class AmazonMcfClient:
 
     @classmethod
     def from_settings(
-        cls, settings: Settings, *, store: StateStore, clock: Clock | None = None
+        cls,
+        settings: Settings,
+        *,
+        store: StateStore,
+        clock: Clock | None = None,
+        limiter: RateLimiter | None = None,
     ) -> AmazonMcfClient:
         """Build the client from settings; NotConfigured names the env vars still missing."""
         missing = settings.amazon_missing()
@@ -162,6 +169,7 @@ class AmazonMcfClient:
             lwa_token_url=settings.amazon_lwa_token_url or LWA_TOKEN_URL,
             store=store,
             clock=clock,
+            limiter=limiter,
         )
 
     async def aclose(self) -> None:
