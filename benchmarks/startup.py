@@ -1,0 +1,113 @@
+"""Start-up: spawn -> initialize -> tools/list over stdio, ``commerce-mcp serve`` against a bare server.
+
+MCP clients spawn the server per session and wait for ``tools/list``, so this is latency users feel on
+every new chat. Runs alternate between the two servers so that drift on a shared machine hits both alike.
+When the goal is missed, ``-X importtime`` names the modules we import that the bare server does not.
+"""
+
+from __future__ import annotations
+
+import re
+import statistics
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+from benchmarks._stats import figure, result
+from benchmarks._stdio import (
+    StdioSession,
+    bare_server_command,
+    clean_env,
+    commerce_mcp_command,
+)
+
+GOAL_RATIO = 1.15
+_IMPORTTIME = re.compile(r"import time:\s+(\d+)\s+\|\s+(\d+)\s+\|(\s*)(\S+)")
+
+
+def time_to_tools_list(command: Sequence[str]) -> float:
+    """Seconds from spawning ``command`` to receiving its ``tools/list`` answer."""
+    started = time.perf_counter()
+    with StdioSession(command) as session:
+        session.initialize()
+        tools = session.request("tools/list")
+        elapsed = time.perf_counter() - started
+    if not tools.get("tools"):
+        raise RuntimeError(f"{command[0]} listed no tools")
+    return elapsed
+
+
+def self_import_times(python_args: Sequence[str]) -> dict[str, int]:
+    """Module -> self import time (µs) for ``python -X importtime <python_args>``, stdin at EOF."""
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", *python_args],
+        input="",
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=clean_env(),
+    )
+    times: dict[str, int] = {}
+    for line in proc.stderr.splitlines():
+        match = _IMPORTTIME.match(line)
+        if match:
+            times[match.group(4)] = int(match.group(1))
+    return times
+
+
+def extra_import_offenders(limit: int = 12) -> list[tuple[str, float]]:
+    """Top-level packages we import beyond the bare server, by summed self time (ms), largest first."""
+    ours = self_import_times(["-m", "commerce_mcp", "serve"])
+    bare = self_import_times(bare_server_command()[1:])
+    by_package: dict[str, float] = defaultdict(float)
+    for module, micros in ours.items():
+        if module in bare:
+            continue
+        parts = module.split(".")
+        # Group our own modules one level deeper: that is the level at which laziness is decided.
+        key = ".".join(parts[:2]) if parts[0] == "commerce_mcp" else parts[0]
+        by_package[key] += micros / 1000
+    return sorted(by_package.items(), key=lambda item: item[1], reverse=True)[:limit]
+
+
+def run(smoke: bool) -> dict[str, Any]:
+    """Median start-up of both servers over ``runs`` alternating spawns, and their ratio."""
+    runs = 2 if smoke else 12
+    ours_cmd = commerce_mcp_command("serve")
+    bare_cmd = bare_server_command()
+    # One unmeasured spawn each warms the OS page cache and the .pyc files.
+    time_to_tools_list(ours_cmd)
+    time_to_tools_list(bare_cmd)
+    ours: list[float] = []
+    bare: list[float] = []
+    ratios: list[float] = []
+    for _ in range(runs):
+        bare.append(time_to_tools_list(bare_cmd) * 1000)
+        ours.append(time_to_tools_list(ours_cmd) * 1000)
+        ratios.append(ours[-1] / bare[-1])
+    ratio = statistics.median(ours) / statistics.median(bare)
+    passed = ratio <= GOAL_RATIO
+    notes = [
+        "`commerce-mcp serve` without credentials (what an MCP client spawns) vs "
+        "`benchmarks/bare_server.py` (one-tool `MCPServer`), same interpreter; raw JSON-RPC over the "
+        f"pipe; {runs} alternating runs after one warm-up each. Ratio of medians: {ratio:.2f}x.",
+    ]
+    if not passed and not smoke:
+        offenders = extra_import_offenders()
+        listed = ", ".join(f"`{name}` {ms:.0f} ms" for name, ms in offenders)
+        notes.append(f"Imported at start-up beyond the bare server (self time): {listed}.")
+    figures = [
+        figure("bare MCPServer, spawn → tools/list", bare, "ms"),
+        figure("commerce-mcp serve, spawn → tools/list", ours, "ms"),
+        figure(
+            "ratio commerce-mcp / bare (per run pair)",
+            ratios,
+            "x",
+            goal=f"≤ {GOAL_RATIO:.2f}x (ratio of medians {ratio:.2f}x)",
+            passed=passed,
+        ),
+    ]
+    return result("startup", "Start-up over stdio", figures, notes)
