@@ -64,7 +64,9 @@ class Services:
             self.sandbox = await asyncio.to_thread(start_sandbox)
             self._owns_sandbox = True
         if self.settings.tiktok_api_base_url != self.sandbox.tiktok_url:
-            self.settings = self.settings.model_copy(update=self.sandbox.settings_overrides())
+            # Re-validate (not model_copy) so secrets become SecretStr like any loaded value.
+            merged = {**self.settings.model_dump(), **self.sandbox.settings_overrides()}
+            self.settings = Settings(**merged)
         return self.sandbox
 
     # Store ------------------------------------------------------------------------------------
@@ -74,7 +76,7 @@ class Services:
             if self._store is None:
                 from commerce_mcp.store.sqlite import SqliteStore
 
-                self._store = await SqliteStore.open(self._state_dir() / "state.sqlite3")
+                self._store = SqliteStore.open(self._state_dir() / "state.sqlite3")
             return self._store
 
     def _state_dir(self) -> Path:

@@ -1,7 +1,5 @@
 """Amazon Multi-Channel Fulfillment tools: preview, create, get, list, cancel, track."""
 
-from __future__ import annotations
-
 import hashlib
 import json
 from datetime import UTC, datetime, timedelta

@@ -1,0 +1,290 @@
+"""Fulfil a TikTok Shop order through Amazon MCF: check, map, preview, then create exactly once.
+
+The MCF order id is derived from the TikTok order id (``tts-<id>``), so whatever happens (a repeated
+call, a timeout after Amazon committed, a lost link record) the same TikTok order can only ever map to
+one MCF order: Amazon itself refuses a second create with the same id, and the Amazon client reconciles
+ambiguous failures by reading the order back before any re-send.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Literal
+
+from pydantic import ValidationError
+
+from commerce_mcp.amazon.ids import deterministic_order_id
+from commerce_mcp.amazon.models import (
+    Address,
+    CreateFulfillmentOrderRequest,
+    FulfillmentPreview,
+    FulfillmentPreviewRequest,
+    OrderItem,
+    PreviewItem,
+)
+from commerce_mcp.crosschannel.links import LinkStore, OrderLink
+from commerce_mcp.crosschannel.skumap import SkuMap
+from commerce_mcp.errors import Conflict, InvalidRequest, NotFound
+from commerce_mcp.tiktok.models import Order, RecipientAddress, Shop
+
+if TYPE_CHECKING:
+    from commerce_mcp.amazon.client import AmazonMcfClient
+    from commerce_mcp.tiktok.client import TikTokShopClient
+
+MCF_ID_PREFIX = "tts"
+#: Line items in these display states are not shipped (cancelled or refunded before fulfilment).
+_DEAD_LINE_STATES = {"CANCELLED", "CANCELED"}
+
+
+@dataclass(frozen=True)
+class PlannedLine:
+    amazon_sku: str
+    tiktok_sku: str
+    quantity: int
+    line_item_ids: tuple[str, ...]
+
+
+@dataclass
+class FulfillmentPlan:
+    """Everything decided about one TikTok order before Amazon is asked anything."""
+
+    order: Order
+    shop: Shop
+    mcf_order_id: str
+    lines: list[PlannedLine] = field(default_factory=list)
+    unmapped: list[str] = field(default_factory=list)
+    address: Address | None = None
+    address_problem: str | None = None
+
+    @property
+    def blocked(self) -> str | None:
+        """Why this order cannot go to MCF at all, or None."""
+        if self.unmapped:
+            return (
+                "no Amazon SKU for TikTok SKU(s) "
+                + ", ".join(self.unmapped)
+                + " (set COMMERCE_MCP_SKU_MAP or fulfil these yourself)"
+            )
+        if self.address_problem:
+            return f"the buyer address cannot be used for MCF: {self.address_problem}"
+        if not self.lines:
+            return "the order has no line items left to ship"
+        return None
+
+
+def mcf_order_id_for(tiktok_order_id: str) -> str:
+    return deterministic_order_id(MCF_ID_PREFIX, tiktok_order_id)
+
+
+async def load_order(tiktok: TikTokShopClient, shop: Shop, order_id: str) -> Order:
+    orders = await tiktok.get_orders(shop, [order_id])
+    for order in orders:
+        if order.id == order_id:
+            return order
+    raise NotFound(
+        f"TikTok Shop order {order_id} was not found in shop {shop.name}",
+        platform="tiktok",
+        hint="check the id with list_tiktok_orders, or pass shop= if the seller has several shops",
+    )
+
+
+def check_shippable(order: Order, link: OrderLink | None) -> None:
+    """Raise a clear error when the order must not be sent to MCF."""
+    if link is not None and link.status != "pending":
+        raise Conflict(
+            f"TikTok order {order.id} is already fulfilled by MCF order {link.mcf_order_id}"
+            f" ({link.status})",
+            hint=f"check it with get_mcf_order seller_fulfillment_order_id={link.mcf_order_id}",
+        )
+    if order.is_on_hold_order:
+        raise InvalidRequest(
+            f"TikTok order {order.id} is on hold (TikTok holds new orders briefly for buyer cancellation)",
+            hint="try again after the hold ends; list_tiktok_orders shows ON_HOLD orders",
+        )
+    if order.status != "AWAITING_SHIPMENT":
+        raise InvalidRequest(
+            f"TikTok order {order.id} is {order.status}, not AWAITING_SHIPMENT",
+            hint="only orders awaiting shipment can be fulfilled; list them with"
+            " list_tiktok_orders status=AWAITING_SHIPMENT",
+        )
+
+
+def plan_fulfillment(order: Order, shop: Shop, skumap: SkuMap) -> FulfillmentPlan:
+    """Map each live line item to an Amazon SKU and the buyer address to an MCF address."""
+    plan = FulfillmentPlan(order=order, shop=shop, mcf_order_id=mcf_order_id_for(order.id))
+    grouped: dict[tuple[str, str], list[str]] = {}
+    for item in order.line_items:
+        if (item.display_status or "").upper() in _DEAD_LINE_STATES:
+            continue
+        amazon_sku = skumap.to_amazon(item.seller_sku)
+        if amazon_sku is None:
+            plan.unmapped.append(item.seller_sku or f"(line {item.id} has no seller SKU)")
+            continue
+        grouped.setdefault((amazon_sku, item.seller_sku or amazon_sku), []).append(item.id)
+    plan.unmapped = sorted(set(plan.unmapped))
+    plan.lines = [
+        PlannedLine(amazon, tiktok, len(ids), tuple(ids))
+        for (amazon, tiktok), ids in grouped.items()
+    ]
+    try:
+        plan.address = to_mcf_address(order.recipient_address)
+    except (ValueError, ValidationError) as exc:
+        plan.address_problem = _first_error(exc)
+    return plan
+
+
+def to_mcf_address(address: RecipientAddress | None) -> Address:
+    if address is None:
+        raise ValueError("the order has no recipient address")
+    name = address.name or " ".join(x for x in (address.first_name, address.last_name) if x)
+    line1 = address.address_line1 or address.address_detail or address.full_address
+    country = (address.region_code or address.district("Country") or "").upper()[:2]
+    return Address(
+        name=(name or "").strip()[:50],
+        address_line1=(line1 or "").strip()[:180],
+        address_line2=(address.address_line2 or None) and address.address_line2[:60],
+        city=address.district("City") or address.post_town,
+        state_or_region=address.district("State") or address.district("Province"),
+        postal_code=(address.postal_code or "").strip(),
+        country_code=country,
+        phone=_phone(address.phone_number),
+    )
+
+
+def _phone(raw: str | None) -> str | None:
+    if not raw:
+        return None
+    digits = "".join(ch for ch in raw if ch.isdigit() or ch == "+")
+    return digits[:20] or None
+
+
+def _first_error(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"])
+        return f"{where}: {err['msg']}" if where else str(err["msg"])
+    return str(exc)
+
+
+def preview_request(plan: FulfillmentPlan, speed: str) -> FulfillmentPreviewRequest:
+    assert plan.address is not None
+    return FulfillmentPreviewRequest(
+        address=plan.address,
+        items=[
+            PreviewItem(
+                seller_sku=line.amazon_sku,
+                seller_fulfillment_order_item_id=f"l{n}",
+                quantity=line.quantity,
+            )
+            for n, line in enumerate(plan.lines, start=1)
+        ],
+        shipping_speed_categories=[speed],
+    )
+
+
+def create_request(plan: FulfillmentPlan, speed: str) -> CreateFulfillmentOrderRequest:
+    assert plan.address is not None
+    order = plan.order
+    created = datetime.fromtimestamp(order.create_time or 0, UTC) if order.create_time else None
+    return CreateFulfillmentOrderRequest(
+        seller_fulfillment_order_id=plan.mcf_order_id,
+        displayable_order_id=order.id[:40],
+        displayable_order_date=created or datetime.now(UTC),
+        displayable_order_comment=f"Thank you for your TikTok Shop order {order.id}!",
+        shipping_speed_category=speed,
+        destination_address=plan.address,
+        items=[
+            OrderItem(
+                seller_sku=line.amazon_sku,
+                seller_fulfillment_order_item_id=f"{plan.mcf_order_id}-{n}"[:50],
+                quantity=line.quantity,
+            )
+            for n, line in enumerate(plan.lines, start=1)
+        ],
+        fulfillment_policy="FillOrKill",
+    )
+
+
+@dataclass
+class FulfillResult:
+    status: Literal["preview", "created", "already_created", "not_fulfillable", "blocked"]
+    plan: FulfillmentPlan
+    preview: FulfillmentPreview | None = None
+    reason: str | None = None
+    link: OrderLink | None = None
+
+
+async def prepare(
+    *,
+    tiktok: TikTokShopClient,
+    amazon: AmazonMcfClient,
+    links: LinkStore,
+    skumap: SkuMap,
+    shop: Shop,
+    order_id: str,
+    speed: str,
+) -> FulfillResult:
+    """Fetch, check, map and preview. Nothing is created. An existing link answers at once."""
+    link = await links.get(order_id)
+    if link is not None and link.status != "pending":
+        order = await load_order(tiktok, shop, order_id)
+        plan = plan_fulfillment(order, shop, skumap)
+        return FulfillResult(status="already_created", plan=plan, link=link)
+    order = await load_order(tiktok, shop, order_id)
+    check_shippable(order, link)
+    plan = plan_fulfillment(order, shop, skumap)
+    if plan.blocked:
+        return FulfillResult(status="blocked", plan=plan, reason=plan.blocked)
+    result = await amazon.get_fulfillment_preview(preview_request(plan, speed))
+    preview = next(
+        (p for p in result.fulfillment_previews if str(p.shipping_speed_category) == speed),
+        result.fulfillment_previews[0] if result.fulfillment_previews else None,
+    )
+    if preview is None or not preview.is_fulfillable:
+        short = [
+            f"{item.seller_sku} ({', '.join(item.item_unfulfillable_reasons) or 'unfulfillable'})"
+            for item in (preview.unfulfillable_preview_items if preview else [])
+        ]
+        reasons = list(preview.order_unfulfillable_reasons) if preview else []
+        reason = "FBA cannot ship this order"
+        if short:
+            reason += ": short or missing " + ", ".join(short)
+        if reasons:
+            reason += f" [{', '.join(reasons)}]"
+        return FulfillResult(status="not_fulfillable", plan=plan, preview=preview, reason=reason)
+    return FulfillResult(status="preview", plan=plan, preview=preview)
+
+
+async def execute(
+    *,
+    amazon: AmazonMcfClient,
+    links: LinkStore,
+    plan: FulfillmentPlan,
+    speed: str,
+) -> FulfillResult:
+    """Create the MCF order once: link first (pending), then create, then mark the link created."""
+    request = create_request(plan, speed)
+    link = OrderLink(
+        tiktok_order_id=plan.order.id,
+        shop_id=plan.shop.id,
+        mcf_order_id=plan.mcf_order_id,
+        shipping_speed=speed,
+        line_items={i: line.amazon_sku for line in plan.lines for i in line.line_item_ids},
+    )
+    existing = await links.claim(link)
+    if existing is not None and existing.status != "pending":
+        return FulfillResult(status="already_created", plan=plan, link=existing)
+    outcome = await amazon.create_fulfillment_order(request)
+    link.status = "created"
+    await links.save(link)
+    status: Literal["created", "already_created"] = (
+        "already_created" if outcome.replayed or (outcome.reconciled and existing) else "created"
+    )
+    return FulfillResult(status=status, plan=plan, link=link)
+
+
+def line_summary(plan: FulfillmentPlan) -> str:
+    counts = Counter({line.amazon_sku: line.quantity for line in plan.lines})
+    return ", ".join(f"{qty} x {sku}" for sku, qty in counts.items())

@@ -1,0 +1,71 @@
+"""The record that ties a TikTok Shop order to the MCF order fulfilling it.
+
+One document per TikTok order in the ``links`` namespace. It is written *before* the MCF order is sent
+(status ``pending``), so a crash between the two can never leave an order we do not know about, and it
+remembers which Amazon packages were already marked shipped on TikTok, so a sync never marks twice.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from commerce_mcp.store.base import StateStore
+
+NAMESPACE = "crosschannel.links"
+LinkStatus = Literal["pending", "created", "shipped"]
+
+
+class MarkedPackage(BaseModel):
+    tracking_number: str
+    carrier: str | None = None
+    provider: str | None = None
+    tiktok_package_id: str | None = None
+    line_item_ids: list[str] = Field(default_factory=list)
+    marked_at: str
+
+
+class OrderLink(BaseModel):
+    tiktok_order_id: str
+    shop_id: str
+    mcf_order_id: str
+    status: LinkStatus = "pending"
+    shipping_speed: str
+    created_at: str = Field(default_factory=lambda: datetime.now(UTC).isoformat())
+    #: TikTok line item id -> Amazon seller SKU (what each line ships as).
+    line_items: dict[str, str] = Field(default_factory=dict)
+    #: Amazon package number (as text) -> what was pushed to TikTok.
+    marked: dict[str, MarkedPackage] = Field(default_factory=dict)
+    last_error: str | None = None
+
+
+class LinkStore:
+    def __init__(self, store: StateStore) -> None:
+        self._store = store
+
+    async def get(self, tiktok_order_id: str) -> OrderLink | None:
+        doc = await self._store.get(NAMESPACE, tiktok_order_id)
+        return OrderLink.model_validate(doc) if doc else None
+
+    async def claim(self, link: OrderLink) -> OrderLink | None:
+        """Write ``link`` unless one exists; returns the existing link (and writes nothing) if so."""
+        existing = await self._store.put_if_absent(
+            NAMESPACE, link.tiktok_order_id, link.model_dump(mode="json")
+        )
+        return OrderLink.model_validate(existing) if existing else None
+
+    async def save(self, link: OrderLink) -> None:
+        await self._store.put(NAMESPACE, link.tiktok_order_id, link.model_dump(mode="json"))
+
+    async def all(self) -> list[OrderLink]:
+        return [OrderLink.model_validate(doc) for _, doc in await self._store.list(NAMESPACE)]
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def as_dict(link: OrderLink | None) -> dict[str, Any] | None:
+    return link.model_dump(mode="json") if link else None

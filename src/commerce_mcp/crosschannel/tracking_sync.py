@@ -1,0 +1,172 @@
+"""Push MCF tracking numbers back to TikTok Shop: each Amazon package marks its TikTok line items shipped.
+
+Idempotent by construction: a package is recorded on the link only after TikTok accepted it, and a
+package TikTok reports as already shipped is recorded rather than retried. A failure is reported and
+left for the next sync.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from commerce_mcp.crosschannel.carriers import CarrierMap
+from commerce_mcp.crosschannel.links import LinkStore, MarkedPackage, OrderLink, now_iso
+from commerce_mcp.errors import CommerceError
+
+if TYPE_CHECKING:
+    from commerce_mcp.amazon.client import AmazonMcfClient
+    from commerce_mcp.amazon.models import FulfillmentOrderDetail
+    from commerce_mcp.tiktok.client import TikTokShopClient
+    from commerce_mcp.tiktok.models import Order, Shop
+
+_ALREADY_SHIPPED_HINTS = ("already", "shipped", "duplicate")
+
+
+@dataclass
+class PackageOutcome:
+    tiktok_order_id: str
+    mcf_order_id: str
+    package_number: int
+    tracking_number: str | None
+    carrier: str | None
+    action: str  # marked | already_marked | waiting | failed
+    detail: str = ""
+
+
+@dataclass
+class SyncReport:
+    marked: list[PackageOutcome] = field(default_factory=list)
+    waiting: list[PackageOutcome] = field(default_factory=list)
+    failed: list[PackageOutcome] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+
+def assign_line_items(
+    link: OrderLink, detail: FulfillmentOrderDetail, order: Order
+) -> dict[int, list[str]]:
+    """Which TikTok line item ids each Amazon package carries (split shipments per line)."""
+    free: dict[str, list[str]] = {}
+    for item in order.line_items:
+        sku = link.line_items.get(item.id)
+        already = any(item.id in m.line_item_ids for m in link.marked.values())
+        if sku and not already:
+            free.setdefault(sku, []).append(item.id)
+    item_sku = {
+        i.seller_fulfillment_order_item_id: i.seller_sku for i in detail.fulfillment_order_items
+    }
+    assigned: dict[int, list[str]] = {}
+    for shipment in detail.fulfillment_shipments:
+        for shipped in shipment.fulfillment_shipment_item:
+            if shipped.package_number is None:
+                continue
+            sku = shipped.seller_sku or item_sku.get(shipped.seller_fulfillment_order_item_id)
+            pool = free.get(sku or "", [])
+            take, free[sku or ""] = pool[: shipped.quantity], pool[shipped.quantity :]
+            assigned.setdefault(shipped.package_number, []).extend(take)
+    return assigned
+
+
+async def sync_tracking(
+    *,
+    tiktok: TikTokShopClient,
+    amazon: AmazonMcfClient,
+    links: LinkStore,
+    carriers: CarrierMap,
+    shops: dict[str, Shop],
+    order_ids: list[str] | None = None,
+) -> SyncReport:
+    """Mark every newly shipped MCF package on its TikTok order; report what is still waiting."""
+    report = SyncReport()
+    candidates = await links.all()
+    if order_ids is not None:
+        wanted = set(order_ids)
+        candidates = [link for link in candidates if link.tiktok_order_id in wanted]
+        report.skipped = sorted(wanted - {link.tiktok_order_id for link in candidates})
+    for link in candidates:
+        if link.status == "pending" or link.shop_id not in shops:
+            continue
+        shop = shops[link.shop_id]
+        try:
+            detail = await amazon.get_fulfillment_order(link.mcf_order_id)
+            orders = await tiktok.get_orders(shop, [link.tiktok_order_id])
+        except CommerceError as exc:
+            report.failed.append(
+                PackageOutcome(
+                    link.tiktok_order_id, link.mcf_order_id, 0, None, None, "failed", exc.describe()
+                )
+            )
+            continue
+        if not orders:
+            continue
+        order = orders[0]
+        assignment = assign_line_items(link, detail, order)
+        packages = detail.packages
+        if not packages:
+            report.waiting.append(
+                PackageOutcome(
+                    link.tiktok_order_id,
+                    link.mcf_order_id,
+                    0,
+                    None,
+                    None,
+                    "waiting",
+                    f"MCF status {detail.fulfillment_order.fulfillment_order_status}",
+                )
+            )
+            continue
+        providers = None
+        for package in packages:
+            key = str(package.package_number)
+            outcome = PackageOutcome(
+                link.tiktok_order_id,
+                link.mcf_order_id,
+                package.package_number,
+                package.tracking_number,
+                package.carrier_code,
+                "waiting",
+            )
+            if key in link.marked:
+                continue
+            if not package.tracking_number:
+                outcome.detail = "no tracking number yet"
+                report.waiting.append(outcome)
+                continue
+            line_ids = assignment.get(package.package_number, [])
+            try:
+                if providers is None:
+                    providers = await tiktok.get_shipping_providers(
+                        shop, order.delivery_option_id or ""
+                    )
+                provider = carriers.resolve(package.carrier_code, providers)
+                try:
+                    shipped = await tiktok.mark_package_shipped(
+                        shop,
+                        order_id=order.id,
+                        tracking_number=package.tracking_number,
+                        shipping_provider_id=provider.id,
+                        order_line_item_ids=line_ids or None,
+                    )
+                    outcome.action, package_id = "marked", shipped.package_id
+                except CommerceError as exc:
+                    if not any(h in exc.message.lower() for h in _ALREADY_SHIPPED_HINTS):
+                        raise
+                    outcome.action, package_id = "already_marked", None
+                outcome.detail = f"as {provider.name}"
+                link.marked[key] = MarkedPackage(
+                    tracking_number=package.tracking_number,
+                    carrier=package.carrier_code,
+                    provider=provider.name,
+                    tiktok_package_id=package_id,
+                    line_item_ids=line_ids,
+                    marked_at=now_iso(),
+                )
+                report.marked.append(outcome)
+            except CommerceError as exc:
+                outcome.action, outcome.detail = "failed", exc.describe()
+                link.last_error = outcome.detail
+                report.failed.append(outcome)
+        if packages and all(str(p.package_number) in link.marked for p in packages):
+            link.status = "shipped"
+        await links.save(link)
+    return report
