@@ -45,14 +45,26 @@ async def test_two_authorized_shops_with_ciphers(client: TikTokShopClient) -> No
     assert all(s.cipher for s in shops)
 
 
-async def test_resolve_shop_by_id_name_and_ambiguity(client: TikTokShopClient) -> None:
+async def test_resolve_shop_by_id_name_and_default(client: TikTokShopClient) -> None:
     shops = await client.list_shops()
     assert (await client.resolve_shop(shops[1].id)).name == "Sandbox Outlet"
     assert (await client.resolve_shop("sandbox outlet")).id == shops[1].id
-    with pytest.raises(errors.InvalidRequest, match="Sandbox Outlet"):
-        await client.resolve_shop(None)
+    # The sandbox configures TIKTOK_SHOP_ID as the main shop, as a seller would.
+    assert (await client.resolve_shop(None)).id == shops[0].id
     with pytest.raises(errors.InvalidRequest, match="no authorized shop matches"):
         await client.resolve_shop("nope")
+
+
+async def test_no_default_with_two_shops_lists_them(
+    sandbox_settings: Settings, sandbox_clock: SandboxClock
+) -> None:
+    settings = sandbox_settings.model_copy(update={"tiktok_shop_id": None})
+    tiktok = TikTokShopClient.from_settings(settings, store=MemoryStore(), clock=sandbox_clock)
+    try:
+        with pytest.raises(errors.InvalidRequest, match=r"Sandbox Glow Co.*Sandbox Outlet"):
+            await tiktok.resolve_shop(None)
+    finally:
+        await tiktok.aclose()
 
 
 async def test_search_orders_pages_to_the_end(client: TikTokShopClient, shop: Shop) -> None:
