@@ -541,6 +541,11 @@ class InventoryPage(_Response):
     inventory_summaries: list[InventorySummary] = Field(default_factory=list)
     next_token: str | None = None
 
+    @property
+    def items(self) -> list[InventorySummary]:
+        """The summaries on this page (the name other page types in the project use)."""
+        return self.inventory_summaries
+
 
 @dataclass(frozen=True)
 class CreateOrderOutcome:
