@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 DEFAULT_MODEL = "claude-sonnet-5-5"
 INSTALL_HINT = 'pip install "commerce-mcp[agent]"'
 MAX_TOKENS = 4096
+#: commerce-mcp's write tools only preview until called again with the token their preview issued.
+PREVIEW_TOKEN_ARGUMENT = "confirmation_token"
 #: How much of a tool's arguments (and of an error) the transcript shows.
 ARGUMENTS_PREVIEW_CHARS = 120
 
@@ -120,7 +122,7 @@ async def run_ask(
                 f"error: could not reach the Anthropic API at {where} (network or proxy?)", file=err
             )
         elif isinstance(cause, MCPError):
-            print(f"error: the commerce-mcp server failed: {cause}", file=err)
+            print(f"error: the server failed: {cause} (its own log, if any, is above)", file=err)
         elif isinstance(cause, OSError):
             print(f"error: could not start the server ({' '.join(command)}): {cause}", file=err)
         else:
@@ -137,6 +139,12 @@ def default_server_command(sandbox: bool) -> list[str]:
 def needs_confirmation(tool: Tool) -> bool:
     """True unless the server marks the tool read-only (the MCP default for a tool is "may write")."""
     return not (tool.annotations is not None and tool.annotations.read_only_hint is True)
+
+
+def is_preview_call(tool: Tool, arguments: dict[str, Any]) -> bool:
+    """True for a call that can only preview: the tool takes a confirmation token and none was given."""
+    properties = tool.input_schema.get("properties") or {}
+    return PREVIEW_TOKEN_ARGUMENT in properties and not arguments.get(PREVIEW_TOKEN_ARGUMENT)
 
 
 def confirm_in_terminal(prompt: str) -> bool:
@@ -167,7 +175,8 @@ class ToolGate:
     """Stands in for the MCP client in the SDK's tool helpers: prints each call, confirms writes.
 
     A declined write comes back as an error result, which the helper hands to the model as an
-    ``is_error`` tool_result, the same path a failing tool takes.
+    ``is_error`` tool_result, the same path a failing tool takes. A preview call of a write tool (see
+    :func:`is_preview_call`) changes nothing, so the person is asked once, when the token comes back.
     """
 
     def __init__(
@@ -180,7 +189,7 @@ class ToolGate:
         assume_yes: bool,
     ) -> None:
         self._client = client
-        self._writes = {tool.name for tool in tools if needs_confirmation(tool)}
+        self._writes = {tool.name: tool for tool in tools if needs_confirmation(tool)}
         self._out = out
         self._confirm = confirm or confirm_in_terminal
         self._assume_yes = assume_yes
@@ -189,9 +198,10 @@ class ToolGate:
         """Print the call, ask first if it writes, then run it on the server."""
         from mcp.types import CallToolResult, TextContent
 
-        print(f"→ {name} {preview(arguments or {})}", file=self._out, flush=True)
-        if name in self._writes and not self._assume_yes:
-            prompt = f"{name} can change data: {preview(arguments or {}, 400)}\nRun it? [y/N] "
+        arguments = arguments or {}
+        print(f"→ {name} {preview(arguments)}", file=self._out, flush=True)
+        if self._must_ask(name, arguments):
+            prompt = f"{name} can change data: {preview(arguments, 400)}\nRun it? [y/N] "
             if not await asyncio.to_thread(self._confirm, prompt):
                 print("  declined", file=self._out, flush=True)
                 refusal = (
@@ -206,6 +216,10 @@ class ToolGate:
             message = " ".join(getattr(block, "text", "") for block in result.content)
             print(f"  ✗ {preview(message)}", file=self._out, flush=True)
         return result
+
+    def _must_ask(self, name: str, arguments: dict[str, Any]) -> bool:
+        tool = self._writes.get(name)
+        return tool is not None and not self._assume_yes and not is_preview_call(tool, arguments)
 
 
 def _server_environment() -> dict[str, str]:

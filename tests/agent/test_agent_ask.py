@@ -19,16 +19,16 @@ pytestmark = pytest.mark.anyio
 FakeApi = Callable[[list[Turn]], FakeAnthropic]
 
 
-async def test_answers_with_the_product_server_over_stdio(fake_api: FakeApi) -> None:
-    status_call = tool_use("get_connection_status", {"check_shops": False})
-    fake = fake_api([calls(status_call), answer("Nothing is connected yet.")])
+async def test_answers_with_the_sandbox_server_over_stdio(fake_api: FakeApi) -> None:
+    status_call = tool_use("get_connection_status", {"check_shops": True})
+    fake = fake_api([calls(status_call), answer("Both channels are connected (sandbox).")])
 
-    # No server_command: the default spawn of ``python -m commerce_mcp serve``.
-    outcome = await ask("What is connected?", server_command=None)
+    # No server_command: the default spawn of ``python -m commerce_mcp serve --sandbox``.
+    outcome = await ask("What is connected?", sandbox=True, server_command=None)
 
     assert outcome.code == 0, outcome.err
-    assert '→ get_connection_status {"check_shops":false}' in outcome.out
-    assert outcome.out.rstrip().endswith("Nothing is connected yet.")
+    assert '→ get_connection_status {"check_shops":true}' in outcome.out
+    assert outcome.out.rstrip().endswith("Both channels are connected (sandbox).")
     first = fake.requests[0]
     assert first["model"] == DEFAULT_MODEL
     assert first["messages"] == [{"role": "user", "content": "What is connected?"}]
@@ -38,7 +38,9 @@ async def test_answers_with_the_product_server_over_stdio(fake_api: FakeApi) -> 
     [result] = fake.tool_results()
     assert result["tool_use_id"] == status_call["id"]
     assert not result.get("is_error")
-    assert "tiktok: NOT configured" in result["content"][0]["text"]
+    seen = result["content"][0]["text"]
+    assert "mode: sandbox" in seen
+    assert "Sandbox Glow Co" in seen, "the shop list came from the fake TikTok Shop"
 
 
 async def test_tool_error_goes_back_to_the_model_as_an_error_result(fake_api: FakeApi) -> None:
@@ -118,6 +120,33 @@ async def test_write_runs_with_yes_or_a_confirmation(
     [result] = fake.tool_results()
     assert not result.get("is_error")
     assert result["content"][0]["text"] == "deleted w-2"
+
+
+async def test_preview_then_token_write_asks_once_on_the_real_call(
+    fake_api: FakeApi, widget_log: Path
+) -> None:
+    prompts: list[str] = []
+
+    def say_yes(prompt: str) -> bool:
+        prompts.append(prompt)
+        return True
+
+    fake = fake_api(
+        [
+            calls(tool_use("ship_widget", {"widget_id": "w-1"})),
+            calls(tool_use("ship_widget", {"widget_id": "w-1", "confirmation_token": "tok-w-1"})),
+            answer("Shipped w-1."),
+        ]
+    )
+
+    outcome = await ask(confirm=say_yes)
+
+    assert outcome.code == 0, outcome.err
+    assert len(prompts) == 1
+    assert '"confirmation_token":"tok-w-1"' in prompts[0]
+    assert "PREVIEW: would ship w-1" in fake.tool_results(1)[0]["content"][0]["text"]
+    assert fake.tool_results(2)[0]["content"][0]["text"] == "shipped w-1"
+    assert await anyio.Path(widget_log).read_text() == "shipped w-1\n"
 
 
 async def test_model_comes_from_flag_then_environment(
@@ -216,6 +245,17 @@ async def test_server_that_cannot_start_is_a_clear_message(fake_api: FakeApi) ->
 
     assert outcome.code == 1
     assert "could not start the server (/nonexistent/commerce-mcp)" in outcome.err
+    assert fake.requests == []
+
+
+async def test_server_that_exits_at_once_is_a_clear_message(fake_api: FakeApi) -> None:
+    fake = fake_api([answer("unused")])
+
+    outcome = await ask(server_command=[sys.executable, "-c", "raise SystemExit(3)"])
+
+    assert outcome.code == 1
+    assert "error: the server failed: Connection closed" in outcome.err
+    assert "Traceback" not in outcome.printed
     assert fake.requests == []
 
 

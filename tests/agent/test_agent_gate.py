@@ -14,6 +14,7 @@ from commerce_mcp.agent import (
     DEFAULT_MODEL,
     confirm_in_terminal,
     default_server_command,
+    is_preview_call,
     needs_confirmation,
     preview,
 )
@@ -39,6 +40,18 @@ def test_only_tools_marked_read_only_skip_confirmation(
     annotations: ToolAnnotations | None, asks: bool
 ) -> None:
     assert needs_confirmation(_tool(annotations)) is asks
+
+
+def test_a_call_without_the_token_of_a_token_taking_tool_is_a_preview() -> None:
+    with_token = Tool(
+        name="create_mcf_order",
+        input_schema={"type": "object", "properties": {"sku": {}, "confirmation_token": {}}},
+    )
+    plain = Tool(name="delete", input_schema={"type": "object", "properties": {"sku": {}}})
+    assert is_preview_call(with_token, {"sku": "A"})
+    assert is_preview_call(with_token, {"sku": "A", "confirmation_token": None})
+    assert not is_preview_call(with_token, {"sku": "A", "confirmation_token": "cf-1-abc"})
+    assert not is_preview_call(plain, {"sku": "A"})
 
 
 json_values = st.recursive(

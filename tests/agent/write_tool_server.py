@@ -1,7 +1,8 @@
-"""A tiny stdio MCP server for the agent's confirmation tests: read tools and one destructive tool.
+"""A tiny stdio MCP server for the agent's confirmation tests: read tools and destructive tools.
 
 It keeps those tests independent of which product tools exist. ``delete_widget`` appends the widget id
-to the file named by ``WIDGET_LOG``, so a test can tell whether the write really ran.
+to the file named by ``WIDGET_LOG``, so a test can tell whether the write really ran; ``ship_widget`` follows commerce-mcp's
+preview-then-token convention.
 """
 
 from __future__ import annotations
@@ -38,6 +39,19 @@ def delete_widget(widget_id: str) -> str:
     with Path(os.environ["WIDGET_LOG"]).open("a", encoding="utf-8") as log:
         log.write(f"{widget_id}\n")
     return f"deleted {widget_id}"
+
+
+@server.tool(annotations=ToolAnnotations(read_only_hint=False, destructive_hint=True))
+def ship_widget(widget_id: str, confirmation_token: str | None = None) -> str:
+    """Ship a widget: without confirmation_token only a preview, then call again with the token."""
+    token = f"tok-{widget_id}"
+    if confirmation_token is None:
+        return f"PREVIEW: would ship {widget_id}; call again with confirmation_token={token}"
+    if confirmation_token != token:
+        raise ToolError("confirmation_token does not match")
+    with Path(os.environ["WIDGET_LOG"]).open("a", encoding="utf-8") as log:
+        log.write(f"shipped {widget_id}\n")
+    return f"shipped {widget_id}"
 
 
 if __name__ == "__main__":
