@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -52,7 +53,8 @@ def test_bad_json_arguments_exit_2_with_a_reason(capsys: pytest.CaptureFixture[s
 def test_tools_lists_one_line_per_tool(capsys: pytest.CaptureFixture[str]) -> None:
     assert run(["tools"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
-    assert any(line.startswith("get_connection_status  Show which") for line in lines)
+    assert any(re.match(r"get_connection_status +Show which", line) for line in lines)
+    assert all(re.match(r"[a-z_]+ +\S", line) for line in lines)
 
 
 def test_call_arguments_merge_json_and_pairs_with_json_values() -> None:

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -14,7 +15,7 @@ def _rpc(method: str, params: dict[str, object], ident: int) -> str:
     return json.dumps({"jsonrpc": "2.0", "id": ident, "method": method, "params": params})
 
 
-def test_every_stdout_line_is_a_json_rpc_message() -> None:
+def test_every_stdout_line_is_a_json_rpc_message(tmp_path: Path) -> None:
     """initialize + tools/list + a tool call + a bad call, over a raw pipe to `serve --sandbox`."""
     messages = [
         _rpc(
@@ -32,15 +33,33 @@ def test_every_stdout_line_is_a_json_rpc_message() -> None:
         _rpc("tools/call", {"name": "get_connection_status", "arguments": {"check_shops": "x"}}, 4),
     ]
     env = {**os.environ, "COMMERCE_MCP_LOG_LEVEL": "DEBUG"}
-    proc = subprocess.run(
+    # stderr to a file: a full pipe of DEBUG logs would otherwise block the server.
+    stderr_file = (tmp_path / "stderr.log").open("w")
+    proc = subprocess.Popen(
         [sys.executable, "-m", "commerce_mcp", "serve", "--sandbox"],
-        input="\n".join(messages) + "\n",
-        capture_output=True,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=stderr_file,
         text=True,
-        timeout=90,
         env=env,
     )
-    lines = [line for line in proc.stdout.splitlines() if line.strip()]
+    assert proc.stdin is not None and proc.stdout is not None
+    proc.stdin.write("\n".join(messages) + "\n")
+    proc.stdin.flush()
+    stdout_lines: list[str] = []
+    # Keep stdin open until every request is answered: EOF means "shut down" to a stdio server.
+    while len([ln for ln in stdout_lines if '"id"' in ln]) < 4:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        stdout_lines.append(line)
+    proc.stdin.close()
+    rest = proc.stdout.read()
+    proc.wait(timeout=60)
+    stderr_file.close()
+    stderr = (tmp_path / "stderr.log").read_text()
+    stdout = "".join(stdout_lines) + rest
+    lines = [line for line in stdout.splitlines() if line.strip()]
     replies = [json.loads(line) for line in lines]  # any stray print would fail here
     assert all(reply.get("jsonrpc") == "2.0" for reply in replies)
     by_id = {reply["id"]: reply for reply in replies if "id" in reply}
@@ -51,7 +70,7 @@ def test_every_stdout_line_is_a_json_rpc_message() -> None:
     assert status["structuredContent"]["mode"] == "sandbox"
     assert status["content"][0]["text"].startswith("[SANDBOX")
     assert by_id[4]["result"]["isError"] is True
-    assert "sandbox-tiktok-app-secret" not in proc.stdout + proc.stderr
+    assert "sandbox-tiktok-app-secret" not in stdout + stderr
 
 
 @pytest.mark.anyio

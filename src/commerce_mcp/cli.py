@@ -52,6 +52,7 @@ def _parser() -> argparse.ArgumentParser:
         help="text the model reads, or the structured result",
     )
     with_sandbox(sub.add_parser("doctor", help="check configuration and connectivity"))
+    sub.add_parser("demo", help="run the whole cross-channel workflow on the sandbox")
     ask = with_sandbox(
         sub.add_parser("ask", help="ask Claude a question; it answers with the tools")
     )
@@ -84,6 +85,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         from commerce_mcp.doctor import run_doctor
 
         raise SystemExit(asyncio.run(run_doctor(sandbox=sandbox)))
+    if command == "demo":
+        from commerce_mcp.demo import run_demo
+
+        _services(True)  # logging to stderr, like every other command
+        raise SystemExit(asyncio.run(run_demo()))
     if command == "ask":
         from commerce_mcp.agent import run_ask
 

@@ -8,7 +8,7 @@ left for the next sync.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from commerce_mcp.crosschannel.carriers import CarrierMap
 from commerce_mcp.crosschannel.links import LinkStore, MarkedPackage, OrderLink, now_iso
@@ -65,6 +65,24 @@ def assign_line_items(
             take, free[sku or ""] = pool[: shipped.quantity], pool[shipped.quantity :]
             assigned.setdefault(shipped.package_number, []).extend(take)
     return assigned
+
+
+async def _providers(tiktok: TikTokShopClient, shop: Shop, order: Order) -> list[Any]:
+    """The order's delivery-option carriers first, then every carrier of its warehouse.
+
+    Amazon picks the carrier, not the seller, so it is often not one of the order's own delivery
+    option; any carrier the shop can ship with from that warehouse is accepted for seller shipping.
+    """
+    found: dict[str, Any] = {}
+    if order.delivery_option_id:
+        for p in await tiktok.get_shipping_providers(shop, order.delivery_option_id):
+            found.setdefault(p.id, p)
+    if order.warehouse_id:
+        for option in await tiktok.get_delivery_options(shop, order.warehouse_id):
+            if option.id != order.delivery_option_id:
+                for p in await tiktok.get_shipping_providers(shop, option.id):
+                    found.setdefault(p.id, p)
+    return list(found.values())
 
 
 async def sync_tracking(
@@ -135,9 +153,7 @@ async def sync_tracking(
             line_ids = assignment.get(package.package_number, [])
             try:
                 if providers is None:
-                    providers = await tiktok.get_shipping_providers(
-                        shop, order.delivery_option_id or ""
-                    )
+                    providers = await _providers(tiktok, shop, order)
                 provider = carriers.resolve(package.carrier_code, providers)
                 try:
                     shipped = await tiktok.mark_package_shipped(

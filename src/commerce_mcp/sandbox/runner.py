@@ -58,7 +58,7 @@ class SandboxServers:
     _servers: list[Any] = field(default_factory=list, repr=False)
 
     def advance(self, seconds: float) -> None:
-        """Move simulated time forward on both platforms."""
+        """Move Amazon's simulated time forward (orders progress, shipments appear)."""
         self.clock.advance(seconds)
 
     def settings_overrides(self) -> dict[str, Any]:
@@ -69,6 +69,8 @@ class SandboxServers:
             "tiktok_access_token": credentials.TIKTOK_ACCESS_TOKEN,
             "tiktok_refresh_token": credentials.TIKTOK_REFRESH_TOKEN,
             "tiktok_service_id": credentials.TIKTOK_SERVICE_ID,
+            # The sandbox seller has two shops; default to the main one as a configured seller would.
+            "tiktok_shop_id": self.tiktok.shops[0].id,
             "tiktok_api_base_url": self.tiktok_url,
             "tiktok_auth_base_url": self.tiktok_url,
             "tiktok_consent_base_url": f"{self.tiktok_url}/open/authorize",
@@ -100,7 +102,9 @@ def start_sandbox(clock: SimClock | None = None) -> SandboxServers:
 
     clock = clock or SimClock()
     catalog = build_catalog()
-    tiktok_world = TikTokWorld(clock, catalog)
+    # TikTok checks each request's timestamp against its own clock; clients stamp real time, so
+    # TikTok keeps real time and only Amazon's fulfilment moves with simulated time.
+    tiktok_world = TikTokWorld(SimClock(), catalog)
     amazon_world = AmazonWorld(clock, catalog)
     handle = SandboxServers(
         clock=clock,

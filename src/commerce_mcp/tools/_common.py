@@ -60,7 +60,7 @@ def respond(services: Services, result: ToolResult, text: str) -> CallToolResult
         )
     return CallToolResult(
         content=[TextContent(type="text", text=text)],
-        structured_content=result.model_dump(mode="json", exclude_none=True),
+        structured_content=result.model_dump(mode="json"),
     )
 
 

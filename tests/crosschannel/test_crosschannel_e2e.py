@@ -1,0 +1,200 @@
+"""Ship TikTok orders from FBA end to end across both fake platforms, including faults mid-way."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from mcp import Client
+
+from commerce_mcp.server import build_server
+from tests.conftest import sandbox_services
+
+DAYS = 86_400.0
+_taken: set[str] = set()
+
+
+def _awaiting_orders(sandbox: Any, *, fulfillable: bool) -> Iterator[str]:
+    shop = sandbox.tiktok.shops[0]
+    for order_id, order in shop.orders.items():
+        if order_id in _taken or order.get("status") != "AWAITING_SHIPMENT":
+            continue
+        if order.get("is_on_hold_order") or order.get("is_buyer_request_cancel"):
+            continue
+        need = Counter(item["seller_sku"] for item in order["line_items"])
+        ok = all(sandbox.amazon.fulfillable(sku) >= qty + 5 for sku, qty in need.items())
+        if ok == fulfillable:
+            yield order_id
+
+
+def take_order(sandbox: Any, *, fulfillable: bool = True) -> str:
+    order_id = next(_awaiting_orders(sandbox, fulfillable=fulfillable))
+    _taken.add(order_id)
+    return order_id
+
+
+def mcf_orders_for(sandbox: Any, tiktok_order_id: str) -> list[str]:
+    return [oid for oid in sandbox.amazon.order_ids() if oid.endswith(tiktok_order_id)]
+
+
+async def call(client: Client, tool: str, **arguments: Any) -> tuple[bool, dict[str, Any], str]:
+    result = await client.call_tool(tool, arguments)
+    text = "\n".join(getattr(block, "text", "") for block in result.content)
+    return bool(result.is_error), dict(result.structured_content or {}), text
+
+
+@pytest.fixture
+async def client(sandbox: Any) -> Any:
+    async with Client(build_server(sandbox_services(sandbox))) as connected:
+        yield connected
+
+
+@pytest.mark.anyio
+async def test_preview_then_confirm_creates_exactly_one_mcf_order(
+    client: Client, sandbox: Any
+) -> None:
+    order_id = take_order(sandbox)
+    error, preview, text = await call(client, "fulfill_tiktok_order_with_mcf", order_id=order_id)
+    assert not error, text
+    assert preview["status"] == "preview"
+    assert preview["preview"]["fulfillable"] is True
+    assert mcf_orders_for(sandbox, order_id) == []  # a preview creates nothing
+
+    error, created, text = await call(
+        client,
+        "fulfill_tiktok_order_with_mcf",
+        order_id=order_id,
+        confirmation_token=preview["confirmation_token"],
+    )
+    assert not error, text
+    assert created["status"] == "created"
+    assert created["mcf_order_id"] == f"tts-{order_id}"
+
+    error, again, _ = await call(client, "fulfill_tiktok_order_with_mcf", order_id=order_id)
+    assert again["status"] == "already_created"
+    assert mcf_orders_for(sandbox, order_id) == [f"tts-{order_id}"]
+
+
+@pytest.mark.anyio
+async def test_a_token_for_another_order_is_refused(client: Client, sandbox: Any) -> None:
+    first, second = take_order(sandbox), take_order(sandbox)
+    _, preview, _ = await call(client, "fulfill_tiktok_order_with_mcf", order_id=first)
+    error, _, text = await call(
+        client,
+        "fulfill_tiktok_order_with_mcf",
+        order_id=second,
+        confirmation_token=preview["confirmation_token"],
+    )
+    assert error
+    assert "does not match these arguments" in text
+    assert mcf_orders_for(sandbox, second) == []
+
+
+@pytest.mark.anyio
+async def test_create_that_commits_then_drops_the_connection_yields_one_order(
+    client: Client, sandbox: Any
+) -> None:
+    order_id = take_order(sandbox)
+    _, preview, _ = await call(client, "fulfill_tiktok_order_with_mcf", order_id=order_id)
+    sandbox.amazon_faults.inject(
+        "/fba/outbound/2020-07-01/fulfillmentOrders", "commit_then_drop", 1, method="POST"
+    )
+    error, created, text = await call(
+        client,
+        "fulfill_tiktok_order_with_mcf",
+        order_id=order_id,
+        confirmation_token=preview["confirmation_token"],
+    )
+    assert not error, text
+    assert created["status"] in ("created", "already_created")
+    assert mcf_orders_for(sandbox, order_id) == [f"tts-{order_id}"]
+
+
+@pytest.mark.anyio
+async def test_fba_short_order_is_refused_with_the_short_sku_named(
+    client: Client, sandbox: Any
+) -> None:
+    order_id = take_order(sandbox, fulfillable=False)
+    error, result, text = await call(client, "fulfill_tiktok_order_with_mcf", order_id=order_id)
+    assert not error, text
+    assert result["status"] in ("not_fulfillable", "blocked")
+    assert result.get("confirmation_token") is None
+    order = sandbox.tiktok.shops[0].orders[order_id]
+    assert any(item["seller_sku"] in text for item in order["line_items"])
+    assert mcf_orders_for(sandbox, order_id) == []
+
+
+@pytest.mark.anyio
+async def test_tracking_sync_retries_a_failed_mark_and_never_marks_twice(
+    client: Client, sandbox: Any
+) -> None:
+    order_id = take_order(sandbox)
+    _, preview, _ = await call(client, "fulfill_tiktok_order_with_mcf", order_id=order_id)
+    await call(
+        client,
+        "fulfill_tiktok_order_with_mcf",
+        order_id=order_id,
+        confirmation_token=preview["confirmation_token"],
+    )
+    _, waiting, _ = await call(client, "sync_mcf_tracking_to_tiktok", order_ids=[order_id])
+    assert waiting["marked"] == []
+
+    sandbox.advance(3 * DAYS)
+    sandbox.tiktok_faults.inject(
+        f"/fulfillment/202309/orders/{order_id}/packages",
+        "status",
+        1,
+        status=200,
+        body={
+            "code": 21011001,
+            "message": "Order status does not allow shipping",
+            "data": None,
+            "request_id": "REQ-FAULT-1",
+        },
+    )
+    error, failed, text = await call(client, "sync_mcf_tracking_to_tiktok", order_ids=[order_id])
+    assert not error, text
+    assert failed["marked"] == []
+    assert failed["failed"] and "21011001" in failed["failed"][0]["detail"]
+
+    _, synced, text = await call(client, "sync_mcf_tracking_to_tiktok", order_ids=[order_id])
+    assert synced["marked"], text
+    assert sandbox.tiktok.shops[0].orders[order_id]["status"] != "AWAITING_SHIPMENT"
+
+    _, again, _ = await call(client, "sync_mcf_tracking_to_tiktok", order_ids=[order_id])
+    assert again["marked"] == [] and again["failed"] == []
+
+
+@pytest.mark.anyio
+async def test_inventory_sync_plans_then_applies_with_the_token(
+    client: Client, sandbox: Any
+) -> None:
+    product = next(
+        p
+        for p in sandbox.tiktok.shops[0].products.values()
+        if p["status"] == "ACTIVATE"
+        and all(sandbox.amazon.fulfillable(s["seller_sku"]) > 10 for s in p["skus"])
+    )
+    skus = [s["seller_sku"] for s in product["skus"]]
+    error, plan, text = await call(client, "sync_inventory_to_tiktok", skus=skus, buffer=3)
+    assert not error, text
+    if plan["status"] == "nothing_to_do":
+        pytest.skip("sandbox stock already matches for this product")
+    assert plan["status"] == "plan"
+    row = plan["changes"][0]
+    assert row["tiktok_after"] == row["fba_fulfillable"] - 3
+
+    error, applied, text = await call(
+        client,
+        "sync_inventory_to_tiktok",
+        skus=skus,
+        buffer=3,
+        confirmation_token=plan["confirmation_token"],
+    )
+    assert not error, text
+    assert applied["status"] == "applied"
+    assert sorted(applied["updated"]) == sorted(r["seller_sku"] for r in plan["changes"])
+    _, replanned, _ = await call(client, "sync_inventory_to_tiktok", skus=skus, buffer=3)
+    assert replanned["status"] == "nothing_to_do"
