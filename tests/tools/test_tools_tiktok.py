@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 from mcp.client import ClientRequestContext
 from mcp.types import ElicitRequestParams, ElicitResult
+from tests.tools.conftest import connect, error_text, ok, services_for, text_of
 
 from commerce_mcp.config import load_settings
 from commerce_mcp.services import Services
 from commerce_mcp.tiktok import endpoints as ep
-from tests.tools.conftest import connect, error_text, ok, services_for, text_of
 
 pytestmark = pytest.mark.anyio
 
