@@ -8,11 +8,15 @@ remembers which Amazon packages were already marked shipped on TikTok, so a sync
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field
 
+from commerce_mcp.errors import CommerceError
 from commerce_mcp.store.base import StateStore
+
+if TYPE_CHECKING:
+    from commerce_mcp.amazon.client import AmazonMcfClient
 
 NAMESPACE = "crosschannel.links"
 LinkStatus = Literal["pending", "created", "shipped"]
@@ -69,3 +73,38 @@ def now_iso() -> str:
 
 def as_dict(link: OrderLink | None) -> dict[str, Any] | None:
     return link.model_dump(mode="json") if link else None
+
+
+async def fulfillment_summary(
+    links: LinkStore, amazon: AmazonMcfClient | None, tiktok_order_id: str
+) -> dict[str, Any] | None:
+    """The MCF side of a linked TikTok order: its MCF order, status, packages and what was synced.
+
+    Amazon being unreachable does not hide the link: the stored part is returned with the error.
+    """
+    link = await links.get(tiktok_order_id)
+    if link is None:
+        return None
+    summary: dict[str, Any] = {
+        "mcf_order_id": link.mcf_order_id,
+        "link_status": link.status,
+        "shipping_speed": link.shipping_speed,
+        "tracking_pushed_to_tiktok": [m.tracking_number for m in link.marked.values()],
+    }
+    if amazon is None:
+        return summary
+    try:
+        detail = await amazon.get_fulfillment_order(link.mcf_order_id)
+    except CommerceError as exc:
+        summary["mcf_error"] = exc.describe()
+        return summary
+    summary["mcf_status"] = detail.fulfillment_order.fulfillment_order_status
+    summary["packages"] = [
+        {
+            "package_number": p.package_number,
+            "carrier": p.carrier_code,
+            "tracking": p.tracking_number,
+        }
+        for p in detail.packages
+    ]
+    return summary

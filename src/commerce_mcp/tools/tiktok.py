@@ -565,6 +565,7 @@ def register(server: MCPServer[Services], services: Services, book: Confirmation
                 for e in events
             ]
         view = order_view(order, tracking)
+        view.mcf = await _mcf_link(services, order_id)
         return respond(
             services, OrderResult(shop=the_shop.name, order=view), render_order_detail(view)
         )
@@ -1053,3 +1054,15 @@ async def _content_page(
         platform="tiktok",
         hint="call get_tiktok_content_performance with view=list to find ids",
     )
+
+
+async def _mcf_link(services: Services, order_id: str) -> dict[str, Any] | None:
+    """The order's MCF fulfillment, when fulfill_tiktok_order_with_mcf created one."""
+    from commerce_mcp.crosschannel.links import LinkStore, fulfillment_summary
+    from commerce_mcp.errors import NotConfigured
+
+    try:
+        amazon = await services.amazon()
+    except NotConfigured:
+        amazon = None
+    return await fulfillment_summary(LinkStore(await services.store()), amazon, order_id)
