@@ -79,3 +79,18 @@ def test_doctor_names_what_to_set_and_fails_without_credentials(
     out = capsys.readouterr().out
     assert "[FAIL] TikTok Shop: not configured; set TIKTOK_APP_KEY" in out
     assert "[FAIL] Amazon SP-API: not configured; set AMAZON_SP_API_CLIENT_ID" in out
+
+
+def test_tiktok_authorize_exchanges_the_code_and_lists_shops(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert run(["tiktok", "authorize", "--sandbox", "--code", "sandbox-auth-code"]) == 0
+    out = capsys.readouterr().out
+    assert "/open/authorize?service_id=" in out
+    assert "Sandbox Glow Co" in out
+    assert "ROW_sandbox" not in out  # tokens are stored, never printed
+
+
+def test_tiktok_authorize_names_what_is_missing(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["tiktok", "authorize", "--code", "x"]) == 2
+    assert "TIKTOK_APP_KEY, TIKTOK_APP_SECRET, TIKTOK_SERVICE_ID" in capsys.readouterr().err

@@ -53,6 +53,21 @@ def _parser() -> argparse.ArgumentParser:
     )
     with_sandbox(sub.add_parser("doctor", help="check configuration and connectivity"))
     sub.add_parser("demo", help="run the whole cross-channel workflow on the sandbox")
+    tiktok = sub.add_parser("tiktok", help="TikTok Shop authorization")
+    tiktok_sub = tiktok.add_subparsers(dest="tiktok_command", required=True)
+    authorize = with_sandbox(
+        tiktok_sub.add_parser("authorize", help="authorize a seller and store the tokens")
+    )
+    authorize.add_argument(
+        "--code", help="the auth code, or the whole redirect URL, if you already have it"
+    )
+    authorize.add_argument(
+        "--callback-port",
+        type=int,
+        help="wait for the consent redirect on http://127.0.0.1:PORT/ (register it as redirect URL)",
+    )
+    authorize.add_argument("--timeout", type=float, default=600.0, help="seconds to wait")
+    with_sandbox(tiktok_sub.add_parser("shops", help="list the authorized shops"))
     ask = with_sandbox(
         sub.add_parser("ask", help="ask Claude a question; it answers with the tools")
     )
@@ -85,6 +100,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         from commerce_mcp.doctor import run_doctor
 
         raise SystemExit(asyncio.run(run_doctor(sandbox=sandbox)))
+    if command == "tiktok":
+        if args.tiktok_command == "authorize":
+            raise SystemExit(
+                asyncio.run(_tiktok_authorize(sandbox, args.code, args.callback_port, args.timeout))
+            )
+        raise SystemExit(asyncio.run(_tiktok_shops(sandbox)))
     if command == "demo":
         from commerce_mcp.demo import run_demo
 
@@ -175,3 +196,103 @@ async def _call(tool: str, arguments: dict[str, Any], fmt: str, sandbox: bool) -
             text = getattr(block, "text", None)
             print(text if text is not None else block.model_dump_json())
     return 1 if result.is_error else 0
+
+
+async def _tiktok_shops(sandbox: bool) -> int:
+    from commerce_mcp.errors import CommerceError
+
+    services = _services(sandbox)
+    try:
+        shops = await (await services.tiktok()).list_shops(refresh=True)
+    except CommerceError as exc:
+        print(f"error: {exc.describe()}", file=sys.stderr)
+        return 1
+    finally:
+        await services.aclose()
+    for shop in shops:
+        print(f"{shop.id}  {shop.name}  region {shop.region or '?'}  code {shop.code or '-'}")
+    if len(shops) > 1:
+        print("several shops: set TIKTOK_SHOP_ID or pass shop= to pick one", file=sys.stderr)
+    return 0
+
+
+async def _tiktok_authorize(
+    sandbox: bool, code: str | None, callback_port: int | None, wait_seconds: float
+) -> int:
+    """Print the consent link, take the code (flag, loopback redirect or paste), store the tokens."""
+    import secrets
+
+    import httpx
+
+    from commerce_mcp.errors import CommerceError
+    from commerce_mcp.store.tokens import TokenStore
+    from commerce_mcp.tiktok.auth import (
+        AuthClient,
+        TokenManager,
+        consent_url,
+        parse_redirect,
+        wait_for_callback,
+    )
+
+    services = _services(sandbox)
+    try:
+        await services.ensure_sandbox()
+        settings = services.settings
+        missing = [
+            name
+            for name, value in (
+                ("TIKTOK_APP_KEY", settings.tiktok_app_key),
+                ("TIKTOK_APP_SECRET", settings.tiktok_app_secret),
+                ("TIKTOK_SERVICE_ID", settings.tiktok_service_id),
+            )
+            if not value
+        ]
+        if missing:
+            print(f"error: set {', '.join(missing)} first (Partner Center > App)", file=sys.stderr)
+            return 2
+        assert settings.tiktok_app_key and settings.tiktok_app_secret and settings.tiktok_service_id
+        state = secrets.token_urlsafe(16)
+        redirect = f"http://127.0.0.1:{callback_port}/" if callback_port else None
+        link = consent_url(
+            settings.tiktok_service_id,
+            region=settings.tiktok_region,
+            consent_base_url=settings.tiktok_consent_base_url,
+            state=state,
+            redirect_uri=redirect,
+        )
+        print(f"Open this link as the seller and approve the app:\n\n  {link}\n")
+        if code:
+            auth_code = parse_redirect(code)
+        elif callback_port:
+            print(f"Waiting for the redirect on {redirect} ...")
+            auth_code = await wait_for_callback("127.0.0.1", callback_port, state, wait_seconds)
+        else:
+            prompt = "Paste the redirect URL (or just the code): "
+            pasted = (await asyncio.to_thread(input, prompt)).strip()
+            auth_code = parse_redirect(pasted, expected_state=state if "state=" in pasted else None)
+        async with httpx.AsyncClient(timeout=10.0) as http:
+            auth = AuthClient(
+                http,
+                settings.tiktok_auth_base_url,
+                settings.tiktok_app_key,
+                settings.tiktok_app_secret.get_secret_value(),
+            )
+            grant = await auth.exchange_code(auth_code)
+            manager = TokenManager(
+                auth,
+                TokenStore(await services.store()),
+                settings.tiktok_app_key,
+                services.clock,
+            )
+            await manager.save_grant(grant)
+        print(f"Authorized seller {grant.seller_name or ''}; tokens saved in the state store.")
+        shops = await (await services.tiktok()).list_shops(refresh=True)
+        for shop in shops:
+            print(f"  shop {shop.id}  {shop.name}  region {shop.region or '?'}")
+        return 0
+    except (CommerceError, ValueError) as exc:
+        detail = exc.describe() if isinstance(exc, CommerceError) else str(exc)
+        print(f"error: {detail}", file=sys.stderr)
+        return 1
+    finally:
+        await services.aclose()

@@ -96,7 +96,10 @@ class Services:
         await self.ensure_sandbox()
         if self._tiktok is None:
             missing = self.settings.tiktok_missing()
-            if missing:
+            stored = False
+            if missing == ["TIKTOK_ACCESS_TOKEN (or TIKTOK_REFRESH_TOKEN)"]:
+                stored = await self.has_saved_tiktok_tokens()
+            if missing and not stored:
                 raise NotConfigured("TikTok Shop", missing)
             from commerce_mcp.tiktok.client import TikTokShopClient
 
@@ -104,9 +107,18 @@ class Services:
             async with self._lock:
                 if self._tiktok is None:
                     self._tiktok = TikTokShopClient.from_settings(
-                        self.settings, store=store, clock=self.clock
+                        self.settings, store=store, clock=self.clock, has_stored_tokens=stored
                     )
         return self._tiktok
+
+    async def has_saved_tiktok_tokens(self) -> bool:
+        """True when `commerce-mcp tiktok authorize` stored tokens for the configured app."""
+        if not self.settings.tiktok_app_key:
+            return False
+        from commerce_mcp.store.tokens import TokenStore
+
+        saved = await TokenStore(await self.store()).load("tiktok", self.settings.tiktok_app_key)
+        return saved is not None
 
     async def amazon(self) -> AmazonMcfClient:
         """The Amazon MCF client, or NotConfigured naming the missing env vars."""

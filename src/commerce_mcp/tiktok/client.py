@@ -129,9 +129,18 @@ class TikTokShopClient:
         store: StateStore,
         clock: Clock | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        has_stored_tokens: bool = False,
     ) -> TikTokShopClient:
-        """Build a client from settings; raises NotConfigured naming the missing env vars."""
-        missing = settings.tiktok_missing()
+        """Build a client from settings; raises NotConfigured naming the missing env vars.
+
+        ``has_stored_tokens``: `commerce-mcp tiktok authorize` saved a token pair in the store, so
+        no token env var is needed.
+        """
+        missing = [
+            name
+            for name in settings.tiktok_missing()
+            if not (has_stored_tokens and name.startswith("TIKTOK_ACCESS_TOKEN"))
+        ]
         if missing:
             raise errors.NotConfigured("TikTok Shop", missing)
         assert settings.tiktok_app_key is not None  # guaranteed by tiktok_missing()
