@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,6 +27,16 @@ if TYPE_CHECKING:
     from commerce_mcp.tiktok.client import TikTokShopClient
 
 log = logging.getLogger(__name__)
+
+
+class _SandboxClock(SystemClock):
+    """Real monotonic time and sleeps, wall time from the sandbox's simulated clock."""
+
+    def __init__(self, wall: Callable[[], float]) -> None:
+        self._wall = wall
+
+    def wall(self) -> float:
+        return self._wall()
 
 
 @dataclass
@@ -63,6 +74,10 @@ class Services:
 
             self.sandbox = await asyncio.to_thread(start_sandbox)
             self._owns_sandbox = True
+        if not isinstance(self.clock, _SandboxClock):
+            # The fakes judge request timestamps and token expiry by simulated time, so clients
+            # must stamp simulated time too; deadlines and sleeps stay real.
+            self.clock = _SandboxClock(self.sandbox.clock.now)
         if self.settings.tiktok_api_base_url != self.sandbox.tiktok_url:
             # Re-validate (not model_copy) so secrets become SecretStr like any loaded value.
             merged = {**self.settings.model_dump(), **self.sandbox.settings_overrides()}

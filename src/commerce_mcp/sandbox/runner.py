@@ -58,7 +58,7 @@ class SandboxServers:
     _servers: list[Any] = field(default_factory=list, repr=False)
 
     def advance(self, seconds: float) -> None:
-        """Move Amazon's simulated time forward (orders progress, shipments appear)."""
+        """Move simulated time forward on both platforms (orders progress, tokens age)."""
         self.clock.advance(seconds)
 
     def settings_overrides(self) -> dict[str, Any]:
@@ -102,9 +102,7 @@ def start_sandbox(clock: SimClock | None = None) -> SandboxServers:
 
     clock = clock or SimClock()
     catalog = build_catalog()
-    # TikTok checks each request's timestamp against its own clock; clients stamp real time, so
-    # TikTok keeps real time and only Amazon's fulfilment moves with simulated time.
-    tiktok_world = TikTokWorld(SimClock(), catalog)
+    tiktok_world = TikTokWorld(clock, catalog)
     amazon_world = AmazonWorld(clock, catalog)
     handle = SandboxServers(
         clock=clock,
