@@ -8,9 +8,14 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
+import json
+import subprocess
+import sys
+import tempfile
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -29,21 +34,58 @@ def require(*modules: str) -> None:
             raise Skip(f"{module} has not landed yet")
 
 
+@dataclass
+class SandboxProcess:
+    """The fakes, served by a child process; live-mode settings and services that point at them."""
+
+    overrides: dict[str, Any]
+    state_dir: Path
+
+    def env(self) -> dict[str, str]:
+        """Env vars for a spawned live-mode server: settings names upper-cased, private state dir."""
+        values = {key.upper(): str(value) for key, value in self.overrides.items()}
+        values["COMMERCE_MCP_STATE_DIR"] = str(self.state_dir)
+        return values
+
+    def settings(self) -> Any:
+        """Live-mode settings aimed at the fakes, as the clients' ``from_settings`` expect."""
+        from commerce_mcp.config import load_settings
+
+        settings, _ = load_settings(**self.overrides, commerce_mcp_state_dir=self.state_dir)
+        return settings
+
+    def services(self) -> Any:
+        """A live-mode :class:`Services` on these fakes (no sandbox banner, private state)."""
+        from commerce_mcp.services import Services
+
+        return Services(settings=self.settings())
+
+
 @contextlib.contextmanager
-def running_sandbox() -> Iterator[Any]:
-    """Both fakes on loopback ports for the duration of the block."""
-    from commerce_mcp.sandbox.runner import start_sandbox
-
-    handle = start_sandbox()
-    try:
-        yield handle
-    finally:
-        handle.stop()
-
-
-def sandbox_env(handle: Any) -> dict[str, str]:
-    """Env vars that point a live-mode server at the running fakes (settings names, upper-cased)."""
-    return {key.upper(): str(value) for key, value in handle.settings_overrides().items()}
+def running_sandbox() -> Iterator[SandboxProcess]:
+    """Both fakes on loopback ports, served by a child process, for the duration of the block."""
+    with tempfile.TemporaryDirectory(prefix="commerce-mcp-bench-state-") as state_dir:
+        child = subprocess.Popen(
+            [sys.executable, "-m", "benchmarks._sandbox_process"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=Path(__file__).resolve().parents[1],
+        )
+        try:
+            assert child.stdout is not None
+            line = child.stdout.readline()
+            if not line:
+                raise RuntimeError(f"sandbox process exited with code {child.wait()}")
+            yield SandboxProcess(json.loads(line), Path(state_dir))
+        finally:
+            assert child.stdin is not None
+            child.stdin.close()
+            try:
+                child.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
 
 
 @dataclass
@@ -52,6 +94,7 @@ class HttpTally:
 
     keep_bodies: bool = False
     statuses: Counter[int] = field(default_factory=Counter)
+    paths: Counter[str] = field(default_factory=Counter)
     bodies: list[tuple[str, bytes]] = field(default_factory=list)
 
     @property
@@ -64,11 +107,13 @@ class HttpTally:
 
     def record(self, request: httpx.Request, response: httpx.Response) -> None:
         self.statuses[response.status_code] += 1
+        self.paths[request.url.path] += 1
         if self.keep_bodies:
             self.bodies.append((request.url.path, response.content))
 
     def reset(self) -> None:
         self.statuses.clear()
+        self.paths.clear()
         self.bodies.clear()
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import psutil  # type: ignore[import-untyped]
 
-from benchmarks._sandbox import running_sandbox, sandbox_env
+from benchmarks._sandbox import running_sandbox
 from benchmarks._stats import figure, result
 from benchmarks._stdio import StdioSession, clean_env, commerce_mcp_command
 
@@ -62,7 +62,7 @@ def run(smoke: bool, *, progress: Callable[[str], None] = lambda _: None) -> dic
     growth: list[float] = []
     used: list[str] = []
     with running_sandbox() as handle:
-        env = clean_env(sandbox_env(handle))
+        env = clean_env(handle.env())
         for _ in range(runs):
             before, warm, after, used = one_run(calls, warmup, env)
             idle.append(before)
