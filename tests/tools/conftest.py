@@ -28,7 +28,7 @@ def era(request: pytest.FixtureRequest) -> str:
 def services_for(sandbox: Any, **overrides: Any) -> Services:
     """Sandbox-mode services wired to the session's fakes, with a fresh store."""
     settings, problems = load_settings(
-        commerce_mcp_sandbox=True, **sandbox.settings_overrides(), **overrides
+        commerce_mcp_sandbox=True, **{**sandbox.settings_overrides(), **overrides}
     )
     return Services(settings=settings, problems=problems, sandbox=sandbox)
 
