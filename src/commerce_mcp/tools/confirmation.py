@@ -54,19 +54,21 @@ class ConfirmationBook:
     def issue(self, tool: str, arguments: Mapping[str, Any]) -> str:
         """A token confirming ``tool`` with exactly ``arguments`` (the token argument excluded)."""
         expires = int(self._clock.wall() + self.ttl)
-        return f"cf-{expires}-{self._mac(tool, arguments, expires)}"
+        # A nonce makes every token distinct, so single use holds even for two previews in a second.
+        nonce = secrets.token_hex(4)
+        return f"cf-{expires}-{nonce}-{self._mac(tool, arguments, expires, nonce)}"
 
     def redeem(self, tool: str, arguments: Mapping[str, Any], token: str) -> None:
         """Accept the token once, or raise an error that says how to get a valid one."""
         again = f"call {tool} again without confirmation_token to get a fresh preview and token"
         try:
-            _, expires_text, mac = token.split("-", 2)
+            _, expires_text, nonce, mac = token.split("-", 3)
             expires = int(expires_text)
         except ValueError:
             raise InvalidRequest(
                 "confirmation_token is not one this server issued", hint=again
             ) from None
-        if not hmac.compare_digest(mac, self._mac(tool, arguments, expires)):
+        if not hmac.compare_digest(mac, self._mac(tool, arguments, expires, nonce)):
             raise InvalidRequest(
                 "confirmation_token does not match these arguments (it confirms only the exact"
                 " previewed request)",
@@ -81,9 +83,9 @@ class ConfirmationBook:
                 raise InvalidRequest("confirmation_token was already used", hint=again)
             self._used[token] = expires
 
-    def _mac(self, tool: str, arguments: Mapping[str, Any], expires: int) -> str:
+    def _mac(self, tool: str, arguments: Mapping[str, Any], expires: int, nonce: str) -> str:
         canonical = json.dumps(
-            {"tool": tool, "args": _without_token(arguments), "exp": expires},
+            {"tool": tool, "args": _without_token(arguments), "exp": expires, "n": nonce},
             sort_keys=True,
             separators=(",", ":"),
             default=str,
