@@ -20,7 +20,7 @@ def cpu_model() -> str:
 
 
 def describe_machine() -> dict[str, str]:
-    """CPU, cores, RAM, OS and Python, as strings for the report header."""
+    """CPU, cores, RAM, OS, Python and current load, as strings for the report header."""
     memory = psutil.virtual_memory().total / 2**30
     logical = os.cpu_count() or 0
     physical = psutil.cpu_count(logical=False) or logical
@@ -29,4 +29,6 @@ def describe_machine() -> dict[str, str]:
         "RAM": f"{memory:.1f} GiB",
         "OS": f"{platform.system()} {platform.release()} ({platform.machine()})",
         "Python": f"{platform.python_implementation()} {platform.python_version()}",
+        # A shared machine's other work shows up in every latency figure; say how busy it was.
+        "Load average at start (1/5/15 min)": " / ".join(f"{x:.2f}" for x in psutil.getloadavg()),
     }

@@ -73,6 +73,46 @@ def extra_import_offenders(limit: int = 12) -> list[tuple[str, float]]:
     return sorted(by_package.items(), key=lambda item: item[1], reverse=True)[:limit]
 
 
+#: Times the phases of ``serve`` in a fresh interpreter (prints JSON): where start-up goes.
+_PHASES_SCRIPT = """
+import json, time
+t0 = time.perf_counter()
+import mcp.server
+t1 = time.perf_counter()
+from commerce_mcp.server import build_server
+from commerce_mcp.services import Services
+import commerce_mcp.tools as tools
+t2 = time.perf_counter()
+for modules in tools.TOOLSET_MODULES.values():
+    for name in modules:
+        __import__(name)
+t3 = time.perf_counter()
+server = build_server(Services.from_env())
+t4 = time.perf_counter()
+print(json.dumps({"import mcp.server": t1 - t0, "import server and services": t2 - t1,
+                  "import tool modules": t3 - t2, "register tools (schemas)": t4 - t3}))
+"""
+
+
+def startup_phases(runs: int = 3) -> dict[str, float]:
+    """Median milliseconds per phase of building the server, each run in a fresh interpreter."""
+    import json
+
+    samples: dict[str, list[float]] = defaultdict(list)
+    for _ in range(runs):
+        proc = subprocess.run(
+            [sys.executable, "-c", _PHASES_SCRIPT],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=clean_env(),
+            check=True,
+        )
+        for phase, seconds in json.loads(proc.stdout.strip().splitlines()[-1]).items():
+            samples[phase].append(seconds * 1000)
+    return {phase: statistics.median(values) for phase, values in samples.items()}
+
+
 def run(smoke: bool) -> dict[str, Any]:
     """Median start-up of both servers over ``runs`` alternating spawns, and their ratio."""
     runs = 2 if smoke else 12
@@ -99,6 +139,10 @@ def run(smoke: bool) -> dict[str, Any]:
         offenders = extra_import_offenders()
         listed = ", ".join(f"`{name}` {ms:.0f} ms" for name, ms in offenders)
         notes.append(f"Imported at start-up beyond the bare server (self time): {listed}.")
+        phases = ", ".join(f"{phase} {ms:.0f} ms" for phase, ms in startup_phases().items())
+        notes.append(
+            f"Where `serve` spends its start-up (median of 3 fresh interpreters): {phases}."
+        )
     figures = [
         figure("bare MCPServer, spawn → tools/list", bare, "ms"),
         figure("commerce-mcp serve, spawn → tools/list", ours, "ms"),
