@@ -99,7 +99,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     if command == "doctor":
         from commerce_mcp.doctor import run_doctor
 
-        raise SystemExit(asyncio.run(run_doctor(sandbox=sandbox)))
+        raise SystemExit(asyncio.run(run_doctor(sandbox=sandbox, emit=print)))
     if command == "tiktok":
         if args.tiktok_command == "authorize":
             raise SystemExit(

@@ -1,10 +1,11 @@
-"""``commerce-mcp doctor``: check each channel's configuration and connectivity; say how to fix it."""
+"""``commerce-mcp doctor``: check each channel's configuration and connectivity; say how to fix it.
+
+The checks report through a callback; the CLI decides where the lines go.
+"""
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Awaitable, Callable
-from typing import TextIO
 
 from commerce_mcp.errors import CommerceError
 from commerce_mcp.resilience.deadline import deadline_scope
@@ -13,16 +14,15 @@ from commerce_mcp.services import Services
 PROBE_SECONDS = 15.0
 
 
-async def run_doctor(*, sandbox: bool = False, out: TextIO | None = None) -> int:
-    """Print one line per check; return 0 when everything needed works, 1 otherwise."""
-    out = out or sys.stdout
+async def run_doctor(*, sandbox: bool = False, emit: Callable[[str], None]) -> int:
+    """Report one line per check through ``emit``; return 0 when everything works, 1 otherwise."""
     services = Services.from_env(sandbox=sandbox)
     failures = 0
 
     def report(ok: bool, what: str, detail: str) -> None:
         nonlocal failures
         failures += 0 if ok else 1
-        print(f"[{'ok' if ok else 'FAIL'}] {what}: {detail}", file=out)
+        emit(f"[{'ok' if ok else 'FAIL'}] {what}: {detail}")
 
     try:
         for problem in services.problems:
@@ -54,7 +54,7 @@ async def run_doctor(*, sandbox: bool = False, out: TextIO | None = None) -> int
         report(True, "state", f"store in {state_dir}")
     finally:
         await services.aclose()
-    print("all checks passed" if not failures else f"{failures} check(s) failed", file=out)
+    emit("all checks passed" if not failures else f"{failures} check(s) failed")
     return 0 if not failures else 1
 
 
