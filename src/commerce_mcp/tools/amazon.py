@@ -50,6 +50,10 @@ from commerce_mcp.tools.paging import (
 from commerce_mcp.tools.text import clean_text
 
 Speed = Literal["Standard", "Expedited", "Priority"]
+ShippingSpeed = Annotated[
+    Speed,
+    Field(description="Standard (cheapest), Expedited or Priority; preview_mcf_order quotes each"),
+]
 
 # Inputs --------------------------------------------------------------------------------------------
 
@@ -551,7 +555,7 @@ def register(server: MCPServer[Services], services: Services, book: Confirmation
         ctx: Context[Any, Any],
         items: Items,
         recipient: Recipient,
-        shipping_speed: Speed = "Standard",
+        shipping_speed: ShippingSpeed = "Standard",
     ) -> Approval | Elicit[Approval]:
         if not client_can_elicit(ctx):
             return NOT_ASKED
@@ -567,7 +571,7 @@ def register(server: MCPServer[Services], services: Services, book: Confirmation
         items: Items,
         recipient: Recipient,
         approval: Annotated[Approval, Resolve(approve_create)],
-        shipping_speed: Speed = "Standard",
+        shipping_speed: ShippingSpeed = "Standard",
         displayable_order_id: Annotated[
             str | None, Field(max_length=40, description="Order id shown to the buyer")
         ] = None,

@@ -13,7 +13,7 @@ from commerce_mcp.crosschannel.links import LinkStore
 from commerce_mcp.crosschannel.skumap import SkuMap
 from commerce_mcp.services import Services
 from commerce_mcp.tools._common import ToolResult, respond, tool_boundary, write_annotations
-from commerce_mcp.tools.amazon import SpeedPreview, render_preview, summarize_preview
+from commerce_mcp.tools.amazon import ShippingSpeed, SpeedPreview, render_preview, summarize_preview
 from commerce_mcp.tools.confirmation import (
     NOT_ASKED,
     Approval,
@@ -22,7 +22,6 @@ from commerce_mcp.tools.confirmation import (
     client_can_elicit,
 )
 
-Speed = Literal["Standard", "Expedited", "Priority"]
 ShopArg = Annotated[
     str | None, Field(description="TikTok shop id or name; default the only/configured shop")
 ]
@@ -124,7 +123,7 @@ def register(server: MCPServer[Services], services: Services, book: Confirmation
         return SkuMap.parse(services.settings.commerce_mcp_sku_map)
 
     async def approve_fulfill(
-        ctx: Context[Any, Any], order_id: TikTokOrderId, shipping_speed: Speed = "Standard"
+        ctx: Context[Any, Any], order_id: TikTokOrderId, shipping_speed: ShippingSpeed = "Standard"
     ) -> Approval | Elicit[Approval]:
         if not client_can_elicit(ctx):
             return NOT_ASKED
@@ -143,7 +142,7 @@ def register(server: MCPServer[Services], services: Services, book: Confirmation
     async def fulfill_tiktok_order_with_mcf(
         order_id: TikTokOrderId,
         approval: Annotated[Approval, Resolve(approve_fulfill)],
-        shipping_speed: Speed = "Standard",
+        shipping_speed: ShippingSpeed = "Standard",
         shop: ShopArg = None,
         confirmation_token: TokenArg = None,
     ) -> Annotated[CallToolResult, FulfillOutcome]:
