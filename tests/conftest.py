@@ -32,9 +32,13 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     return
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def sandbox() -> Iterator[object]:
-    """One pair of fake platforms on loopback for the whole session."""
+    """Fake platforms on loopback, fresh for each test module (about half a second to start).
+
+    Module scope keeps one module's writes (orders shipped, stock changed) out of another's counts,
+    whatever order the modules run in.
+    """
     from commerce_mcp.sandbox.runner import start_sandbox
 
     servers = start_sandbox()

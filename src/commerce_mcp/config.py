@@ -64,6 +64,8 @@ class Settings(BaseSettings):
     commerce_mcp_deadline_seconds: float = Field(default=45.0, gt=0, le=600)
     commerce_mcp_sku_map: str | None = None
     commerce_mcp_carrier_map: str | None = None
+    #: Signs confirmation tokens; set the same value on every replica so any can confirm a preview.
+    commerce_mcp_confirmation_secret: SecretStr | None = Field(default=None, min_length=32)
 
     @field_validator("commerce_mcp_log_level", mode="before")
     @classmethod

@@ -148,7 +148,7 @@ class Seller:
 async def test_plain_success_records_the_result() -> None:
     seller = Seller()
     outcome = await seller.create()
-    assert (outcome.reconciled, outcome.replayed) == (False, False)
+    assert (outcome.created_now, outcome.reconciled, outcome.replayed) == (True, False, False)
     assert seller.server.posts == 1
     assert await seller.status() is IntentStatus.CREATED
 
@@ -161,7 +161,7 @@ async def test_commit_then_failure_reconciles_to_exactly_one_order(fault: str) -
     seller = Seller()
     seller.server.create_faults = [fault]
     outcome = await seller.create()
-    assert outcome.reconciled
+    assert outcome.reconciled and outcome.created_now  # our own request committed
     assert outcome.result["id"] == KEY
     assert seller.server.posts == 1
     assert len(seller.server.orders) == 1
@@ -195,6 +195,8 @@ async def test_failed_reconcile_reports_outcome_unknown_without_a_second_post() 
     assert await seller.status() is IntentStatus.PENDING
     outcome = await seller.create()
     assert outcome.reconciled
+    # An earlier call's request created it: this call must not claim it as its own.
+    assert not outcome.created_now
     assert seller.server.posts == 1
     assert len(seller.server.orders) == 1
 
@@ -224,7 +226,7 @@ async def test_broken_create_response_reconciles_instead_of_resending(fault: str
     seller = Seller()
     seller.server.create_faults = [fault]
     outcome = await seller.create()
-    assert outcome.reconciled
+    assert outcome.reconciled and outcome.created_now  # found after our own request's doubt
     assert seller.server.posts == 1
     assert len(seller.server.orders) == 1
 
@@ -255,7 +257,7 @@ async def test_duplicate_create_answer_is_reconciled_as_already_created() -> Non
     seller = Seller()
     seller.server.orders[KEY] = {"id": KEY, "items": PAYLOAD["items"]}
     outcome = await seller.create()
-    assert outcome.reconciled
+    assert outcome.reconciled and not outcome.created_now  # it existed before we asked
     assert outcome.result["id"] == KEY
     assert seller.server.posts == 1
     assert len(seller.server.orders) == 1
@@ -315,4 +317,6 @@ async def test_cancellation_mid_post_leaves_pending_and_the_next_call_reconciles
     seller.server.release_post = None
     outcome = await seller.create()
     assert outcome.reconciled
+    # An earlier call's request created it: this call must not claim it as its own.
+    assert not outcome.created_now
     assert seller.server.posts == 1

@@ -50,8 +50,6 @@ async def test_preview_quotes_each_speed(sandbox: Any, era: str) -> None:
 
 
 async def test_create_previews_confirms_and_never_duplicates(sandbox: Any, era: str) -> None:
-    if era == "legacy":
-        pytest.skip("legacy era shares sandbox state with other tests here; modern era covers it")
     index = 1 if era == "modern" else 2
     args = {
         "items": [{"seller_sku": _plentiful(index), "quantity": 1}],

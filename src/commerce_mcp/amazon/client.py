@@ -60,7 +60,7 @@ from commerce_mcp.resilience.limiter import SPAPI_PLANS, RateLimiter, RatePlan
 from commerce_mcp.resilience.retry import Attempt, OperationSpec, call_with_retries
 from commerce_mcp.resilience.singleflight import AccessToken, TokenProvider
 from commerce_mcp.store.base import StateStore
-from commerce_mcp.store.ledger import IntentLedger
+from commerce_mcp.store.ledger import IntentLedger, IntentStatus
 
 log = logging.getLogger(__name__)
 
@@ -125,7 +125,7 @@ class AmazonMcfClient:
         self.account = f"{seller_id}@{region}"
         self._limiter = limiter or RateLimiter(self._clock, SPAPI_PLANS, DEFAULT_PLAN)
         self._budget = budget or RetryBudget()
-        self._ledger = IntentLedger(store)
+        self._ledger = IntentLedger(store, self._clock)
         self._http = http or httpx.AsyncClient(timeout=httpx.Timeout(ATTEMPT_TIMEOUT, connect=5.0))
         self._tokens = TokenProvider(self._fetch_token, self._clock, refresh_ahead=300.0)
         self._transport = SpApiTransport(
@@ -340,7 +340,9 @@ class AmazonMcfClient:
 
         outcome = await create_once(
             key=order_id,
-            payload=body,
+            payload=request.model_copy(
+                update={"marketplace_id": request.marketplace_id or self.marketplace_id}
+            ).intent(),
             ledger=self._ledger,
             create=create,
             lookup=lookup,
@@ -348,9 +350,34 @@ class AmazonMcfClient:
         )
         return CreateOrderOutcome(
             seller_fulfillment_order_id=order_id,
+            created_now=outcome.created_now,
             reconciled=outcome.reconciled,
             replayed=outcome.replayed,
         )
+
+    async def existing_order(
+        self, seller_fulfillment_order_id: str
+    ) -> FulfillmentOrderDetail | None:
+        """The order Amazon holds under this id, or None; settles a pending intent either way.
+
+        Call it before previewing a create: after a crash mid-create the ledger still says PENDING
+        while Amazon may hold the order, and the answer must be "it exists", not "not created".
+        """
+        try:
+            detail = await self.get_fulfillment_order(seller_fulfillment_order_id)
+        except errors.NotFound:
+            return None
+        intent = await self._ledger.get(seller_fulfillment_order_id)
+        if intent is not None and intent.status is not IntentStatus.CREATED:
+            await self._ledger.mark_created(
+                seller_fulfillment_order_id,
+                {
+                    "sellerFulfillmentOrderId": seller_fulfillment_order_id,
+                    "status": detail.fulfillment_order.fulfillment_order_status,
+                },
+                reconciled=True,
+            )
+        return detail
 
     async def get_fulfillment_order(
         self, seller_fulfillment_order_id: str

@@ -285,6 +285,17 @@ class CreateFulfillmentOrderRequest(_Request):
         body["displayableOrderDate"] = self.displayable_order_date.strftime("%Y-%m-%dT%H:%M:%SZ")
         return body
 
+    def intent(self) -> dict[str, Any]:
+        """What the seller asked for: the wire body without fields that change between repeats.
+
+        ``displayableOrderDate`` is usually "now" when the order is built, so hashing it would
+        make a repeat seconds later look like a different order (and be refused) instead of
+        being recognised as the same one.
+        """
+        body = self.to_wire()
+        body.pop("displayableOrderDate", None)
+        return body
+
 
 # Response models ---------------------------------------------------------------------------------
 
@@ -551,10 +562,13 @@ class InventoryPage(_Response):
 class CreateOrderOutcome:
     """What createFulfillmentOrder did: the order id is the handle (Amazon returns an empty body).
 
-    ``reconciled``: an ambiguous failure was resolved by reading the order back.
+    ``created_now``: this call's request created the order; False means it already existed (an
+    earlier call, a crashed process or another replica made it) and nothing new was created.
+    ``reconciled``: the order was found by reading it back after a doubt.
     ``replayed``: this exact request had already been made; the stored outcome was returned.
     """
 
     seller_fulfillment_order_id: str
+    created_now: bool
     reconciled: bool = False
     replayed: bool = False

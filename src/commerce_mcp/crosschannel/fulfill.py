@@ -226,12 +226,24 @@ async def prepare(
     order_id: str,
     speed: str,
 ) -> FulfillResult:
-    """Fetch, check, map and preview. Nothing is created. An existing link answers at once."""
+    """Fetch, check, map and preview. Nothing is created. An existing MCF order answers at once.
+
+    A ``pending`` link means an earlier call (perhaps a process that died mid-create) was sending
+    the order: Amazon is asked before anything else, so the answer is "it exists" when it does.
+    """
     link = await links.get(order_id)
+    if (
+        link is not None
+        and link.status == "pending"
+        and await amazon.existing_order(link.mcf_order_id)
+    ):
+        link.status = "created"
+        await links.save(link)
     if link is not None and link.status != "pending":
         order = await load_order(tiktok, shop, order_id)
         plan = plan_fulfillment(order, shop, skumap)
         return FulfillResult(status="already_created", plan=plan, link=link)
+    await _refuse_direct_order(links, amazon, order_id)
     order = await load_order(tiktok, shop, order_id)
     check_shippable(order, link)
     plan = plan_fulfillment(order, shop, skumap)
@@ -257,6 +269,24 @@ async def prepare(
     return FulfillResult(status="preview", plan=plan, preview=preview)
 
 
+async def _refuse_direct_order(links: LinkStore, amazon: AmazonMcfClient, order_id: str) -> None:
+    """Refuse when create_mcf_order already shipped this TikTok order under its id."""
+    mcf_order_id = await links.direct_order(order_id)
+    if mcf_order_id is None:
+        return
+    existing = await amazon.existing_order(mcf_order_id)
+    if existing is None or existing.fulfillment_order.fulfillment_order_status == "Cancelled":
+        return
+    raise Conflict(
+        f"TikTok order {order_id} already has MCF order {mcf_order_id}"
+        f" ({existing.fulfillment_order.fulfillment_order_status}), created with create_mcf_order;"
+        " a second MCF order for it was refused",
+        code="AlreadyFulfilled",
+        hint=f"check it with get_mcf_order seller_fulfillment_order_id={mcf_order_id}; cancel it"
+        " first (cancel_mcf_order) if this order should ship through the link instead",
+    )
+
+
 async def execute(
     *,
     amazon: AmazonMcfClient,
@@ -279,10 +309,9 @@ async def execute(
     outcome = await amazon.create_fulfillment_order(request)
     link.status = "created"
     await links.save(link)
-    status: Literal["created", "already_created"] = (
-        "already_created" if outcome.replayed or (outcome.reconciled and existing) else "created"
+    return FulfillResult(
+        status="created" if outcome.created_now else "already_created", plan=plan, link=link
     )
-    return FulfillResult(status=status, plan=plan, link=link)
 
 
 def line_summary(plan: FulfillmentPlan) -> str:

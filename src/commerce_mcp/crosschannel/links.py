@@ -12,13 +12,18 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field
 
-from commerce_mcp.errors import CommerceError
+from commerce_mcp.errors import CommerceError, Conflict
 from commerce_mcp.store.base import StateStore
+
+#: MCF order ids derived from a TikTok order id start with this (see crosschannel.fulfill).
+TIKTOK_PREFIX = "tts-"
 
 if TYPE_CHECKING:
     from commerce_mcp.amazon.client import AmazonMcfClient
 
 NAMESPACE = "crosschannel.links"
+#: MCF orders created directly (create_mcf_order) under a displayable id, keyed by that id.
+DIRECT_NAMESPACE = "crosschannel.direct_orders"
 LinkStatus = Literal["pending", "created", "shipped"]
 
 
@@ -65,6 +70,44 @@ class LinkStore:
 
     async def all(self) -> list[OrderLink]:
         return [OrderLink.model_validate(doc) for _, doc in await self._store.list(NAMESPACE)]
+
+    async def note_direct_order(self, displayable_order_id: str, mcf_order_id: str) -> None:
+        """Remember that a direct create names ``displayable_order_id`` (first one wins)."""
+        await self._store.put_if_absent(
+            DIRECT_NAMESPACE,
+            displayable_order_id,
+            {"displayable_order_id": displayable_order_id, "mcf_order_id": mcf_order_id},
+        )
+
+    async def direct_order(self, displayable_order_id: str) -> str | None:
+        """The MCF order id a direct create recorded under ``displayable_order_id``, if any."""
+        doc = await self._store.get(DIRECT_NAMESPACE, displayable_order_id)
+        return str(doc["mcf_order_id"]) if doc else None
+
+    async def refuse_second_order(
+        self, *, displayable_order_id: str | None, seller_fulfillment_order_id: str | None
+    ) -> None:
+        """Raise Conflict when a direct create names a TikTok order that already has an MCF order.
+
+        One TikTok order ships as one MCF order: ``fulfill_tiktok_order_with_mcf`` links them, and
+        a later ``create_mcf_order`` whose displayable id or order id names that TikTok order (also
+        as ``tts-<id>``) would otherwise ship the parcel twice.
+        """
+        candidates = [displayable_order_id, seller_fulfillment_order_id]
+        if seller_fulfillment_order_id and seller_fulfillment_order_id.startswith(TIKTOK_PREFIX):
+            candidates.append(seller_fulfillment_order_id.removeprefix(TIKTOK_PREFIX))
+        for candidate in dict.fromkeys(c for c in candidates if c):
+            link = await self.get(candidate)
+            if link is None:
+                continue
+            raise Conflict(
+                f"TikTok order {link.tiktok_order_id} is already fulfilled by MCF order"
+                f" {link.mcf_order_id} ({link.status}); a second MCF order for it was refused",
+                code="AlreadyFulfilled",
+                hint=f"check it with get_mcf_order seller_fulfillment_order_id={link.mcf_order_id}."
+                " To send a deliberate replacement parcel, use a distinct displayable_order_id"
+                f" (e.g. {link.tiktok_order_id}-R1) and say why in comment",
+            )
 
 
 def now_iso() -> str:

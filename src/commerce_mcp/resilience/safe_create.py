@@ -1,10 +1,8 @@
 """Create something at most once under an idempotency key, even across ambiguous failures.
 
 The protocol (reference §4.4): record the intent before the first request; after any failure that
-leaves
-the outcome in doubt, look the key up before sending anything again; if the lookup cannot tell
-either,
-stop and say "outcome unknown" with the key, never risking a second order.
+leaves the outcome in doubt, look the key up before sending anything again; if the lookup cannot tell
+either, stop and say "outcome unknown" with the key, never risking a second order.
 """
 
 from __future__ import annotations
@@ -45,12 +43,19 @@ MAX_CREATE_ROUNDS = 3
 
 @dataclass(frozen=True)
 class CreateOutcome:
-    """What :func:`create_once` ended with. ``replayed``: served from the ledger, nothing sent."""
+    """What :func:`create_once` ended with.
+
+    ``created_now``: a request sent by *this* call created the object. False means it existed
+    already (an earlier call, a crashed process or a concurrent replica created it), so the caller
+    must answer "already created", never "created". ``replayed``: served from the ledger, nothing
+    sent. ``reconciled``: the object was found by looking it up after a doubt.
+    """
 
     key: str
     result: dict[str, Any]
-    reconciled: bool
-    replayed: bool
+    created_now: bool
+    reconciled: bool = False
+    replayed: bool = False
 
 
 def _definitely_not_created(error: CommerceError) -> bool:
@@ -74,13 +79,12 @@ async def create_once(
 ) -> CreateOutcome:
     """Create the object for ``key`` once, reconciling via ``lookup`` when the outcome is unclear.
 
-    ``create`` sends the request (and raises :class:`AmbiguousError` when it may have been
-    processed, or
-    ``Conflict(code="DuplicateCreate")`` when the platform says it already exists); ``lookup``
-    fetches the
-    object by key, returning None when it does not exist. The same key with the same payload
-    returns the
-    stored result; the same key with a different payload is a :class:`Conflict`.
+    ``payload`` is the caller's intent (never a volatile field such as "now"): its hash decides
+    whether a repeat is the same request. ``create`` sends the request (and raises
+    :class:`AmbiguousError` when it may have been processed, or ``Conflict(code="DuplicateCreate")``
+    when the platform says it already exists); ``lookup`` fetches the object by key, returning None
+    when it does not exist. The same key with the same payload returns the stored result; the same
+    key with a different payload is a :class:`Conflict`.
     """
     digest = payload_hash(payload)
     intent, started = await ledger.begin(key, digest)
@@ -96,21 +100,29 @@ async def create_once(
             )
         elif intent.status is IntentStatus.CREATED:
             log.debug("create_once: %s already created, replaying the stored result", key)
-            return CreateOutcome(key, dict(intent.result or {}), intent.reconciled, replayed=True)
+            return CreateOutcome(
+                key, dict(intent.result or {}), created_now=False, reconciled=intent.reconciled,
+                replayed=True,
+            )  # fmt: skip
         else:
-            # An earlier call left it PENDING: it may have gone through. Look before sending.
+            # An earlier call (maybe a crashed process) left it PENDING: it may have gone
+            # through. Look before sending.
             in_doubt = True
-            found = await _reconcile(key, ledger, lookup, check_tool)
+            found = await _reconcile(key, ledger, lookup, check_tool, created_now=False)
             if found is not None:
                 return found
+    # Whether a request of this call may have reached the platform: if so, an order found later
+    # is ours; if not (only an earlier call or another process could have sent it), it is not.
+    ours_in_flight = False
     for _ in range(MAX_CREATE_ROUNDS):
         await ledger.note_attempt(key)
         try:
             result = await create()
         except AmbiguousError:
-            in_doubt = True
             log.debug("create_once: ambiguous failure for %s, reconciling", key)
-            found = await _reconcile(key, ledger, lookup, check_tool)
+            ours_in_flight = not in_doubt
+            in_doubt = True
+            found = await _reconcile(key, ledger, lookup, check_tool, created_now=ours_in_flight)
             if found is not None:
                 return found
             continue  # the lookup says it does not exist: resend under the same key
@@ -118,7 +130,7 @@ async def create_once(
             if error.code != DUPLICATE_CREATE_CODE:
                 await _fail_if_certain(ledger, key, error, in_doubt)
                 raise
-            found = await _reconcile(key, ledger, lookup, check_tool)
+            found = await _reconcile(key, ledger, lookup, check_tool, created_now=ours_in_flight)
             if found is not None:
                 return found
             raise _unknown(key, check_tool, error) from error
@@ -126,7 +138,7 @@ async def create_once(
             await _fail_if_certain(ledger, key, error, in_doubt)
             raise
         await ledger.mark_created(key, result)
-        return CreateOutcome(key, result, reconciled=False, replayed=False)
+        return CreateOutcome(key, result, created_now=True)
     raise _unknown(key, check_tool, None)
 
 
@@ -153,6 +165,8 @@ async def _reconcile(
     ledger: IntentLedger,
     lookup: Callable[[], Awaitable[dict[str, Any] | None]],
     check_tool: str,
+    *,
+    created_now: bool,
 ) -> CreateOutcome | None:
     """The outcome if ``key`` exists, None if not; OutcomeUnknown if the lookup fails."""
     try:
@@ -163,7 +177,7 @@ async def _reconcile(
         return None
     await ledger.mark_created(key, found, reconciled=True)
     log.debug("create_once: %s found on reconcile", key)
-    return CreateOutcome(key, found, reconciled=True, replayed=False)
+    return CreateOutcome(key, found, created_now=created_now, reconciled=True)
 
 
 def _unknown(key: str, check_tool: str, cause: BaseException | None) -> OutcomeUnknown:

@@ -25,7 +25,12 @@ def register_all(server: MCPServer[Services], services: Services) -> None:
     """Register every tool and prompt the configuration allows."""
     from commerce_mcp.tools import prompts, status
 
-    book = ConfirmationBook(services.clock)
+    secret = services.settings.commerce_mcp_confirmation_secret
+    book = ConfirmationBook(
+        lambda: services.clock.wall(),
+        services.store,
+        secret=secret.get_secret_value().encode() if secret else None,
+    )
     status.register(server, services)
     for toolset, modules in TOOLSET_MODULES.items():
         if toolset not in services.settings.toolsets:

@@ -4,7 +4,7 @@ import hashlib
 import json
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from mcp.server import MCPServer
 from mcp.server.mcpserver import Context, Elicit, Resolve
@@ -23,6 +23,7 @@ from commerce_mcp.amazon.models import (
     PackageTracking,
     PreviewItem,
 )
+from commerce_mcp.crosschannel.links import LinkStore
 from commerce_mcp.errors import InvalidRequest
 from commerce_mcp.services import Services
 from commerce_mcp.tools._common import (
@@ -48,6 +49,9 @@ from commerce_mcp.tools.paging import (
     next_position,
 )
 from commerce_mcp.tools.text import clean_text
+
+if TYPE_CHECKING:  # the client module is imported on first use, not at start-up
+    from commerce_mcp.amazon.client import AmazonMcfClient
 
 Speed = Literal["Standard", "Expedited", "Priority"]
 ShippingSpeed = Annotated[
@@ -406,6 +410,71 @@ def describe_create(items: list[Line], recipient: Recipient, shipping_speed: str
     )
 
 
+def _already_created(services: Services, order: McfOrder) -> CallToolResult:
+    """The answer for a create whose order already exists: nothing new was (or will be) sent."""
+    message = (
+        f"MCF order {order.seller_fulfillment_order_id} already exists ({order.status});"
+        " nothing new was created."
+    )
+    return respond(
+        services,
+        McfWriteResult(
+            status="already_created",
+            seller_fulfillment_order_id=order.seller_fulfillment_order_id,
+            message=message,
+            order=order,
+        ),
+        f"ALREADY CREATED: {message}\n{render_order(order)}",
+    )
+
+
+async def _preview_create(
+    services: Services,
+    book: ConfirmationBook,
+    client: "AmazonMcfClient",
+    request: CreateFulfillmentOrderRequest,
+    items: list[Line],
+    token_args: dict[str, Any],
+) -> CallToolResult:
+    """Ask Amazon for the preview of one speed and, when fulfillable, issue the token."""
+    order_id = request.seller_fulfillment_order_id
+    speed = str(request.shipping_speed_category)
+    recipient = Recipient.model_validate(token_args["recipient"])
+    preview_result = await client.get_fulfillment_preview(
+        build_preview_request(items, recipient, [speed])
+    )
+    previews = [summarize_preview(p) for p in preview_result.fulfillment_previews]
+    preview = next((p for p in previews if p.shipping_speed == speed), None)
+    if preview is not None and not preview.fulfillable:
+        return respond(
+            services,
+            McfWriteResult(
+                status="preview",
+                seller_fulfillment_order_id=order_id,
+                message="FBA cannot fulfil this order; nothing was created.",
+                preview=preview,
+            ),
+            "NOT fulfillable, nothing created.\n" + render_preview(preview),
+        )
+    token = book.issue("create_mcf_order", token_args)
+    result = McfWriteResult(
+        status="preview",
+        seller_fulfillment_order_id=order_id,
+        message="Nothing created yet. Call create_mcf_order again with the same arguments"
+        " and this confirmation_token to create the order.",
+        confirmation_token=token,
+        token_expires_in_seconds=int(book.ttl),
+        preview=preview,
+    )
+    text = (
+        f"PREVIEW ONLY, order {order_id} not created.\n"
+        + (render_preview(preview) if preview else "no preview for that speed")
+        + "\nTo create it, call create_mcf_order with the same arguments and"
+        f" confirmation_token={token}"
+    )
+    return respond(services, result, text)
+
+
 # Registration --------------------------------------------------------------------------------------
 
 
@@ -612,46 +681,21 @@ def register(server: MCPServer[Services], services: Services, book: Confirmation
             shipping_speed=shipping_speed,
             displayable_order_id=displayable_order_id,
             comment=comment,
-            order_date=datetime.now(UTC),
+            order_date=datetime.fromtimestamp(services.clock.wall(), UTC),
         )
         token_args = {**payload, "seller_fulfillment_order_id": order_id}
+        link_store = LinkStore(await services.store())
+        await link_store.refuse_second_order(
+            displayable_order_id=displayable_order_id, seller_fulfillment_order_id=order_id
+        )
         client = await services.amazon()
         if isinstance(approval, NotAsked) and confirmation_token is None:
-            preview_result = await client.get_fulfillment_preview(
-                build_preview_request(items, recipient, [shipping_speed])
-            )
-            previews = [summarize_preview(p) for p in preview_result.fulfillment_previews]
-            preview = next((p for p in previews if p.shipping_speed == shipping_speed), None)
-            if preview is not None and not preview.fulfillable:
-                return respond(
-                    services,
-                    McfWriteResult(
-                        status="preview",
-                        seller_fulfillment_order_id=order_id,
-                        message="FBA cannot fulfil this order; nothing was created.",
-                        preview=preview,
-                    ),
-                    "NOT fulfillable, nothing created.\n" + render_preview(preview),
-                )
-            token = book.issue("create_mcf_order", token_args)
-            result = McfWriteResult(
-                status="preview",
-                seller_fulfillment_order_id=order_id,
-                message="Nothing created yet. Call create_mcf_order again with the same arguments"
-                " and this confirmation_token to create the order.",
-                confirmation_token=token,
-                token_expires_in_seconds=int(book.ttl),
-                preview=preview,
-            )
-            text = (
-                f"PREVIEW ONLY, order {order_id} not created.\n"
-                + (render_preview(preview) if preview else "no preview for that speed")
-                + f"\nTo create it, call create_mcf_order with the same arguments and"
-                f" confirmation_token={token}"
-            )
-            return respond(services, result, text)
+            existing = await client.existing_order(order_id)
+            if existing is not None:
+                return _already_created(services, order_view(existing))
+            return await _preview_create(services, book, client, request, items, token_args)
         if isinstance(approval, NotAsked):
-            book.redeem("create_mcf_order", token_args, confirmation_token or "")
+            await book.redeem("create_mcf_order", token_args, confirmation_token or "")
         elif not approval.approve:
             return respond(
                 services,
@@ -662,25 +706,21 @@ def register(server: MCPServer[Services], services: Services, book: Confirmation
                 ),
                 "Not approved; nothing created.",
             )
+        if displayable_order_id:
+            await link_store.note_direct_order(displayable_order_id, order_id)
         outcome = await client.create_fulfillment_order(request)
         order = order_view(await client.get_fulfillment_order(outcome.seller_fulfillment_order_id))
-        status: Literal["created", "already_created"] = (
-            "already_created" if outcome.replayed else "created"
-        )
-        note = (
-            " (this exact order already existed; nothing new was created)"
-            if outcome.replayed
-            else ""
-        )
+        if not outcome.created_now:
+            return _already_created(services, order)
         return respond(
             services,
             McfWriteResult(
-                status=status,
-                seller_fulfillment_order_id=outcome.seller_fulfillment_order_id,
-                message=f"MCF order {outcome.seller_fulfillment_order_id} {status}{note}.",
+                status="created",
+                seller_fulfillment_order_id=order.seller_fulfillment_order_id,
+                message=f"MCF order {order.seller_fulfillment_order_id} created.",
                 order=order,
             ),
-            f"{status.upper()}{note}\n{render_order(order)}",
+            f"CREATED\n{render_order(order)}",
         )
 
     async def approve_cancel(
@@ -709,7 +749,27 @@ def register(server: MCPServer[Services], services: Services, book: Confirmation
         client = await services.amazon()
         args = {"seller_fulfillment_order_id": seller_fulfillment_order_id}
         if isinstance(approval, NotAsked) and confirmation_token is None:
-            order = order_view(await client.get_fulfillment_order(seller_fulfillment_order_id))
+            detail = await client.get_fulfillment_order(seller_fulfillment_order_id)
+            order = order_view(detail)
+            if order.status == "Cancelled":
+                return respond(
+                    services,
+                    McfWriteResult(
+                        status="cancelled",
+                        seller_fulfillment_order_id=seller_fulfillment_order_id,
+                        message="Already cancelled; nothing to do.",
+                        order=order,
+                    ),
+                    f"ALREADY CANCELLED; nothing to do.\n{render_order(order)}",
+                )
+            if not detail.fulfillment_order.cancellable:
+                raise InvalidRequest(
+                    f"MCF order {seller_fulfillment_order_id} is {order.status} and can no longer"
+                    " be cancelled: Amazon cancels only orders still New, Received or Planning",
+                    code="NotCancellable",
+                    hint="if it has shipped, handle it as a return; get_mcf_order shows its"
+                    " shipments and tracking",
+                )
             token = book.issue("cancel_mcf_order", args)
             return respond(
                 services,
@@ -725,7 +785,7 @@ def register(server: MCPServer[Services], services: Services, book: Confirmation
                 f"To cancel, call cancel_mcf_order with confirmation_token={token}",
             )
         if isinstance(approval, NotAsked):
-            book.redeem("cancel_mcf_order", args, confirmation_token or "")
+            await book.redeem("cancel_mcf_order", args, confirmation_token or "")
         elif not approval.approve:
             return respond(
                 services,

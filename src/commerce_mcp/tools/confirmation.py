@@ -3,7 +3,12 @@
 A write tool called without a token returns a preview of exactly what would happen plus a short-lived
 confirmation token. The token is an HMAC over the tool name, the canonical JSON of the arguments and an
 expiry, so it confirms *that* payload only: change any argument and it no longer matches. Tokens are
-single-use. The secret is per process, so a restart (or another replica) simply asks for a new preview.
+single-use, claimed in the state store so a second redeem fails even from another process sharing it.
+
+The signing secret is random per process unless ``COMMERCE_MCP_CONFIRMATION_SECRET`` is set (replicas
+behind a load balancer share it, so a preview on one can be confirmed on another). Every token names
+the secret it was signed with by a short fingerprint, so a token from a restarted or different server
+is refused as such, rather than as "does not match these arguments".
 
 Where the client declared the elicitation capability, each write tool's resolver asks the person
 directly instead (``Approval``); the token path remains for clients that cannot ask.
@@ -15,17 +20,19 @@ import hashlib
 import hmac
 import json
 import secrets
-import threading
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from mcp.server.mcpserver import Context
 from pydantic import BaseModel, Field
 
 from commerce_mcp.errors import InvalidRequest
-from commerce_mcp.resilience.clock import Clock
+from commerce_mcp.store.base import StateStore
 
 TOKEN_TTL_SECONDS = 300.0
+#: Where redeemed tokens are claimed (keyed by their MAC; pruned once expired).
+USED_NAMESPACE = "confirmation_tokens.used"
+_PRUNE_EVERY = 64
 
 
 class Approval(BaseModel):
@@ -42,46 +49,65 @@ NOT_ASKED = NotAsked(approve=False)
 
 
 class ConfirmationBook:
-    """Issues and redeems confirmation tokens bound to (tool, exact arguments)."""
+    """Issues and redeems confirmation tokens bound to (tool, exact arguments).
 
-    def __init__(self, clock: Clock, *, ttl: float = TOKEN_TTL_SECONDS) -> None:
-        self._clock = clock
+    ``wall`` is read on every use (the sandbox swaps in simulated time after start-up); ``store``
+    gives the state store where single use is recorded.
+    """
+
+    def __init__(
+        self,
+        wall: Callable[[], float],
+        store: Callable[[], Awaitable[StateStore]],
+        *,
+        secret: bytes | None = None,
+        ttl: float = TOKEN_TTL_SECONDS,
+    ) -> None:
+        self._wall = wall
+        self._store = store
         self.ttl = ttl
-        self._secret = secrets.token_bytes(32)
-        self._used: dict[str, float] = {}
-        self._lock = threading.Lock()
+        self._secret = secret or secrets.token_bytes(32)
+        # Not secret: it only tells "signed by another key" apart from "signed for other arguments".
+        self._instance = hashlib.sha256(b"commerce-mcp/confirm/" + self._secret).hexdigest()[:8]
+        self._claims = 0
 
     def issue(self, tool: str, arguments: Mapping[str, Any]) -> str:
         """A token confirming ``tool`` with exactly ``arguments`` (the token argument excluded)."""
-        expires = int(self._clock.wall() + self.ttl)
+        expires = int(self._wall() + self.ttl)
         # A nonce makes every token distinct, so single use holds even for two previews in a second.
         nonce = secrets.token_hex(4)
-        return f"cf-{expires}-{nonce}-{self._mac(tool, arguments, expires, nonce)}"
+        mac = self._mac(tool, arguments, expires, nonce)
+        return f"cf-{expires}-{nonce}-{self._instance}-{mac}"
 
-    def redeem(self, tool: str, arguments: Mapping[str, Any], token: str) -> None:
+    async def redeem(self, tool: str, arguments: Mapping[str, Any], token: str) -> None:
         """Accept the token once, or raise an error that says how to get a valid one."""
         again = f"call {tool} again without confirmation_token to get a fresh preview and token"
-        try:
-            _, expires_text, nonce, mac = token.split("-", 3)
-            expires = int(expires_text)
-        except ValueError:
+        parts = token.split("-")
+        if len(parts) != 5 or parts[0] != "cf" or not parts[1].isdigit():
+            raise InvalidRequest("confirmation_token is not one this server issued", hint=again)
+        _, expires_text, nonce, instance, mac = parts
+        expires = int(expires_text)
+        if not hmac.compare_digest(instance, self._instance):
             raise InvalidRequest(
-                "confirmation_token is not one this server issued", hint=again
-            ) from None
+                "confirmation_token was issued by another server instance or before a restart"
+                " (or has expired); it cannot confirm anything here",
+                hint=again,
+            )
         if not hmac.compare_digest(mac, self._mac(tool, arguments, expires, nonce)):
             raise InvalidRequest(
                 "confirmation_token does not match these arguments (it confirms only the exact"
                 " previewed request)",
                 hint=again,
             )
-        now = self._clock.wall()
+        now = self._wall()
         if now > expires:
             raise InvalidRequest("confirmation_token has expired", hint=again)
-        with self._lock:
-            self._used = {t: exp for t, exp in self._used.items() if exp >= now}
-            if token in self._used:
-                raise InvalidRequest("confirmation_token was already used", hint=again)
-            self._used[token] = expires
+        store = await self._store()
+        if await store.put_if_absent(USED_NAMESPACE, mac, {"expires": expires}) is not None:
+            raise InvalidRequest("confirmation_token was already used", hint=again)
+        self._claims += 1
+        if self._claims % _PRUNE_EVERY == 0:
+            await _prune(store, now)
 
     def _mac(self, tool: str, arguments: Mapping[str, Any], expires: int, nonce: str) -> str:
         canonical = json.dumps(
@@ -91,6 +117,13 @@ class ConfirmationBook:
             default=str,
         )
         return hmac.new(self._secret, canonical.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+async def _prune(store: StateStore, now: float) -> None:
+    """Forget claims whose tokens have expired: they can never be redeemed again anyway."""
+    for key, doc in await store.list(USED_NAMESPACE):
+        if float(doc.get("expires", 0)) < now:
+            await store.delete(USED_NAMESPACE, key)
 
 
 def _without_token(arguments: Mapping[str, Any]) -> dict[str, Any]:

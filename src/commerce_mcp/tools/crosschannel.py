@@ -224,7 +224,7 @@ def register(server: MCPServer[Services], services: Services, book: Confirmation
                 text,
             )
         if isinstance(approval, NotAsked):
-            book.redeem("fulfill_tiktok_order_with_mcf", token_args, confirmation_token or "")
+            await book.redeem("fulfill_tiktok_order_with_mcf", token_args, confirmation_token or "")
         elif not approval.approve:
             return respond(
                 services,
@@ -398,7 +398,7 @@ def register(server: MCPServer[Services], services: Services, book: Confirmation
                 text,
             )
         if isinstance(approval, NotAsked):
-            book.redeem("sync_inventory_to_tiktok", token_args, confirmation_token or "")
+            await book.redeem("sync_inventory_to_tiktok", token_args, confirmation_token or "")
         elif not approval.approve:
             return respond(
                 services,

@@ -882,7 +882,7 @@ def register(server: MCPServer[Services], services: Services, book: Confirmation
             )
             return respond(services, result, text)
         if isinstance(approval, NotAsked):
-            book.redeem("update_tiktok_inventory", args, confirmation_token or "")
+            await book.redeem("update_tiktok_inventory", args, confirmation_token or "")
         elif not approval.approve:
             result = InventoryWriteResult(
                 shop=the_shop.name,
@@ -957,7 +957,7 @@ def register(server: MCPServer[Services], services: Services, book: Confirmation
             )
             return respond(services, result, text)
         if isinstance(approval, NotAsked):
-            book.redeem("ship_tiktok_order", args, confirmation_token or "")
+            await book.redeem("ship_tiktok_order", args, confirmation_token or "")
         elif not approval.approve:
             result = ShipResult(
                 status="declined", message="The person did not approve; nothing sent.", **fields
