@@ -141,6 +141,10 @@ def _check_displayable_id(value: str) -> str:
         value.encode("iso-8859-1")
     except UnicodeEncodeError:
         raise ValueError("displayableOrderId must be ISO-8859-1 text (no emoji)") from None
+    # ISO-8859-1 still holds the C0/C1 controls (NUL, ESC, ...): printed on the packing slip and
+    # echoed in every order listing, so they are refused before the request is sent.
+    if any(ord(ch) < 0x20 or 0x7F <= ord(ch) <= 0x9F for ch in value):
+        raise ValueError("displayableOrderId must not contain control characters")
     return value
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from commerce_mcp.crosschannel.skumap import SkuMap
-from commerce_mcp.errors import CommerceError
+from commerce_mcp.errors import CommerceError, InvalidRequest
 from commerce_mcp.tiktok.models import InventoryLevel, SkuInventoryUpdate
 
 if TYPE_CHECKING:
@@ -76,6 +76,19 @@ async def tiktok_products(
     return products
 
 
+def check_scope(skus: list[str] | None) -> None:
+    """Refuse an empty SKU list: None means every SKU, so [] would otherwise silently mean "all".
+
+    An empty list usually comes from a filter that matched nothing ("sync the flagged SKUs" when none
+    are flagged); planning the whole shop then would do the opposite of what was asked.
+    """
+    if skus is not None and not skus:
+        raise InvalidRequest(
+            "skus is an empty list, so there is nothing to sync",
+            hint="pass no skus argument to plan every mapped SKU, or list the SKUs to sync",
+        )
+
+
 async def build_plan(
     *,
     tiktok: TikTokShopClient,
@@ -85,7 +98,8 @@ async def build_plan(
     skus: list[str] | None,
     buffer: int,
 ) -> InventoryPlan:
-    """Compare every (or the given) TikTok SKU with FBA's fulfillable quantity."""
+    """Compare every (skus None) or the given TikTok SKUs with FBA's fulfillable quantity."""
+    check_scope(skus)
     products = []
     if skus:
         for start in range(0, len(skus), 10):  # the search takes at most 10 seller SKUs

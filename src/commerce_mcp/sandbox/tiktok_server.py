@@ -25,6 +25,7 @@ from starlette.routing import Route
 
 from commerce_mcp.sandbox.tiktok_signature import decoded_query, expected_sign, signature_matches
 from commerce_mcp.sandbox.tiktok_world import (
+    METRIC_NAMES,
     SHIPPING_PROVIDER_IDS,
     Shop,
     TikTokWorld,
@@ -158,13 +159,28 @@ def _ids(values: Any) -> set[str] | None:
 def _in_range(value: int | None, body: Data, prefix: str, upper: str = "lt") -> bool:
     if value is None:
         return True
-    low = body.get(f"{prefix}_ge")
-    high = body.get(f"{prefix}_{upper}")
-    if low is not None and value < int(low):
+    low = _epoch(body, f"{prefix}_ge")
+    high = _epoch(body, f"{prefix}_{upper}")
+    if low is not None and value < low:
         return False
     if high is None:
         return True
-    return value <= int(high) if upper == "le" else value < int(high)
+    return value <= high if upper == "le" else value < high
+
+
+def _epoch(body: Data, name: str) -> int | None:
+    """A Unix-seconds filter from the body; anything else is the platform's parameter error."""
+    raw = body.get(name)
+    if raw is None:
+        return None
+    if isinstance(raw, bool) or not isinstance(raw, int | str):
+        raise WorldError(21001001, f"Invalid parameters. {name} must be a Unix timestamp.")
+    try:
+        return int(raw)
+    except ValueError:
+        raise WorldError(
+            21001001, f"Invalid parameters. {name} must be a Unix timestamp."
+        ) from None
 
 
 # ------------------------------------------------------------------------------------------ handlers
@@ -506,7 +522,9 @@ def _window(call: Call) -> tuple[date, date]:
         raise WorldError(
             21001001, "The date range between start_date_ge and end_date_lt exceeds the limit."
         )
-    return start, min(end, call.world.latest_available_date() + timedelta(days=1))
+    # The window is answered as asked: days without data (future, or before the shop opened) are
+    # zeros, like the platform's empty intervals, rather than dropped or an error.
+    return start, end
 
 
 def _days(start: date, end: date) -> list[date]:
@@ -518,7 +536,9 @@ def _money(cents: int) -> Data:
 
 
 def _sum(world: TikTokWorld, key: str, days: list[date], scale: float = 1.0) -> dict[str, int]:
-    total: dict[str, int] = {}
+    # Start from zeros: a window with no data days (all in the future, or before a video was posted)
+    # is an empty interval on the platform, never a missing field.
+    total = dict.fromkeys(METRIC_NAMES, 0)
     for day in days:
         for name, value in world.daily_metrics(key, day, scale).items():
             total[name] = total.get(name, 0) + value
@@ -550,7 +570,13 @@ def _intervals(
     performance: Data = {"intervals": build(spans)}
     if call.params.get("with_comparison") == "true":
         shift = end - start
-        performance["comparison_intervals"] = build([(a - shift, b - shift) for a, b in spans])
+        try:
+            earlier = [(a - shift, b - shift) for a, b in spans]
+        except OverflowError:  # a comparison period before year 1 cannot even be written down
+            raise WorldError(
+                21001001, "Invalid parameters. start_date_ge is out of the supported range."
+            ) from None
+        performance["comparison_intervals"] = build(earlier)
     return {
         "performance": performance,
         "latest_available_date": world.latest_available_date().isoformat(),

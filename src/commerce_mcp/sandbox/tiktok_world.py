@@ -23,6 +23,13 @@ from commerce_mcp.sandbox.catalog import WAREHOUSES, Catalog, CatalogProduct, Ca
 from commerce_mcp.sandbox.simclock import SimClock
 
 DAY = 86_400
+#: How far back the simulated shops have analytics; earlier days are empty (all zeros).
+ANALYTICS_HISTORY_DAYS = 3 * 365
+#: Every name daily_metrics returns, so an empty window can be answered with zeros.
+METRIC_NAMES = (
+    "orders", "sku_orders", "units_sold", "buyers", "gmv_cents", "impressions", "page_views",
+    "visitors", "refund_cents", "returns", "likes", "shares", "comments",
+)  # fmt: skip
 
 ORDER_STATUS_MIX: tuple[tuple[str, int], ...] = (
     ("UNPAID", 50),
@@ -820,7 +827,13 @@ class TikTokWorld:
     # ---------------------------------------------------------------------------------- analytics
 
     def daily_metrics(self, key: str, day: date, scale: float = 1.0) -> dict[str, int]:
-        """Deterministic metrics for one entity on one day (same inputs, same numbers)."""
+        """Deterministic metrics for one entity on one day (same inputs, same numbers).
+
+        Days before the shop's analytics history or after the latest available date have no data:
+        all zeros, as the platform reports an empty day (see the official shop performance sample).
+        """
+        if not self.first_analytics_date() <= day <= self.latest_available_date():
+            return dict.fromkeys(METRIC_NAMES, 0)
         digest = hashlib.sha256(f"{key}|{day.isoformat()}".encode()).digest()
         weekend = 1.3 if day.weekday() >= 5 else 1.0
         base = (digest[0] + 40) * scale * weekend
@@ -845,7 +858,12 @@ class TikTokWorld:
         }
 
     def latest_available_date(self) -> date:
+        """The last day with analytics data: yesterday in simulated time."""
         return datetime.fromtimestamp(self.now(), UTC).date() - timedelta(days=1)
+
+    def first_analytics_date(self) -> date:
+        """The first day with analytics data: the simulated shops opened this long ago."""
+        return self.latest_available_date() - timedelta(days=ANALYTICS_HISTORY_DAYS)
 
 
 def _display_status(status: str) -> str:

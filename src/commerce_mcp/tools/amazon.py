@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from mcp.server import MCPServer
 from mcp.server.mcpserver import Context, Elicit, Resolve
 from mcp.types import CallToolResult
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from commerce_mcp.amazon.ids import deterministic_order_id
 from commerce_mcp.amazon.models import (
@@ -40,6 +40,7 @@ from commerce_mcp.tools.confirmation import (
     NotAsked,
     client_can_elicit,
 )
+from commerce_mcp.tools.inputs import country_problem, require_plain
 from commerce_mcp.tools.paging import (
     Cursor,
     Limit,
@@ -76,10 +77,32 @@ class Recipient(BaseModel):
     ] = "US"
     phone: Annotated[str | None, Field(max_length=20)] = None
 
+    # Every field goes to Amazon and comes back in previews and orders: refuse hidden characters here,
+    # before any upstream call, rather than clean them on the way back.
+    @field_validator(
+        "name", "address_line1", "address_line2", "city", "state_or_region", "postal_code", "phone"
+    )
+    @classmethod
+    def _plain(cls, value: str | None) -> str | None:
+        return require_plain(value)
+
+    @field_validator("country_code")
+    @classmethod
+    def _assigned_country(cls, value: str) -> str:
+        problem = country_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
 
 class Line(BaseModel):
     seller_sku: Annotated[str, Field(min_length=1, max_length=50, description="Amazon seller SKU")]
     quantity: Annotated[int, Field(ge=1, le=10_000)]
+
+    @field_validator("seller_sku")
+    @classmethod
+    def _plain(cls, value: str) -> str:
+        return require_plain(value)
 
 
 Items = Annotated[
@@ -215,7 +238,11 @@ def _iso(value: datetime | None) -> str | None:
 
 def summarize_preview(preview: FulfillmentPreview) -> SpeedPreview:
     fees = [
-        FeeLine(name=fee.name or "fee", amount=fee.amount.value, currency=fee.amount.currency_code)
+        FeeLine(
+            name=clean_text(fee.name, 60) or "fee",
+            amount=fee.amount.value,
+            currency=fee.amount.currency_code,
+        )
         for fee in preview.estimated_fees
         if fee.amount is not None
     ]
@@ -225,18 +252,20 @@ def summarize_preview(preview: FulfillmentPreview) -> SpeedPreview:
         first, last = shipments[0].earliest_arrival_date, shipments[-1].latest_arrival_date
         arrival = " to ".join(d for d in (_iso(first), _iso(last)) if d) or None
     return SpeedPreview(
-        shipping_speed=str(preview.shipping_speed_category or "?"),
+        shipping_speed=clean_text(str(preview.shipping_speed_category or "?"), 40) or "?",
         fulfillable=preview.is_fulfillable,
         total_fees=sum((f.amount for f in fees), Decimal("0")) if fees else None,
         currency=fees[0].currency if fees else None,
         fees=fees,
         ship_by=_iso(shipments[0].latest_ship_date) if shipments else None,
         arrives_between=arrival,
+        # Amazon echoes the SKUs and adds its own reason codes: shown to the model, so cleaned.
         unfulfillable=[
-            f"{item.seller_sku}: {', '.join(item.item_unfulfillable_reasons) or 'unfulfillable'}"
+            f"{clean_text(item.seller_sku, 60) or '?'}: "
+            + (clean_text(", ".join(item.item_unfulfillable_reasons), 200) or "unfulfillable")
             for item in preview.unfulfillable_preview_items
         ],
-        reasons=list(preview.order_unfulfillable_reasons),
+        reasons=[clean_text(r, 200) or "?" for r in preview.order_unfulfillable_reasons],
     )
 
 
@@ -261,10 +290,10 @@ def summarize_order(order: FulfillmentOrder) -> McfOrderSummary:
             x for x in (address.city, address.state_or_region, address.country_code) if x
         )
     return McfOrderSummary(
-        seller_fulfillment_order_id=order.seller_fulfillment_order_id,
-        displayable_order_id=order.displayable_order_id,
-        status=order.fulfillment_order_status,
-        shipping_speed=order.shipping_speed_category,
+        seller_fulfillment_order_id=clean_text(order.seller_fulfillment_order_id, 60) or "?",
+        displayable_order_id=clean_text(order.displayable_order_id, 60),
+        status=clean_text(order.fulfillment_order_status, 40) or "?",
+        shipping_speed=clean_text(order.shipping_speed_category, 40),
         received=_iso(order.received_date),
         status_updated=_iso(order.status_updated_date),
         ship_to=clean_text(ship_to, 120),
@@ -278,7 +307,7 @@ def order_view(detail: FulfillmentOrderDetail) -> McfOrder:
         comment=clean_text(detail.fulfillment_order.displayable_order_comment, 200),
         lines=[
             McfLine(
-                seller_sku=item.seller_sku,
+                seller_sku=clean_text(item.seller_sku, 60),
                 quantity=item.quantity,
                 cancelled=item.cancelled_quantity,
                 unfulfillable=item.unfulfillable_quantity,
@@ -287,14 +316,14 @@ def order_view(detail: FulfillmentOrderDetail) -> McfOrder:
         ],
         shipments=[
             McfShipment(
-                status=shipment.fulfillment_shipment_status,
+                status=clean_text(shipment.fulfillment_shipment_status, 40),
                 shipped=_iso(shipment.shipping_date),
                 estimated_arrival=_iso(shipment.estimated_arrival_date),
                 packages=[
                     McfPackage(
                         package_number=package.package_number,
-                        carrier=package.carrier_code,
-                        tracking_number=package.tracking_number,
+                        carrier=clean_text(package.carrier_code, 60),
+                        tracking_number=clean_text(package.tracking_number, 60),
                         estimated_arrival=_iso(package.estimated_arrival_date),
                     )
                     for package in shipment.fulfillment_shipment_package
@@ -584,15 +613,15 @@ def register(server: MCPServer[Services], services: Services, book: Confirmation
         tracking: PackageTracking = await client.get_package_tracking(package_number)
         result = McfTracking(
             package_number=tracking.package_number,
-            tracking_number=tracking.tracking_number,
-            carrier=tracking.carrier_code,
-            status=tracking.current_status,
+            tracking_number=clean_text(tracking.tracking_number, 60),
+            carrier=clean_text(tracking.carrier_code, 60),
+            status=clean_text(tracking.current_status, 40),
             estimated_arrival=_iso(tracking.estimated_arrival_date),
-            tracking_link=tracking.customer_tracking_link,
+            tracking_link=clean_text(tracking.customer_tracking_link, 300),
             events=[
                 TrackingEventView(
                     time=_iso(event.event_date),
-                    code=event.event_code,
+                    code=clean_text(event.event_code, 40),
                     where=clean_text(
                         ", ".join(
                             x

@@ -21,6 +21,7 @@ from commerce_mcp.tools.confirmation import (
     NotAsked,
     client_can_elicit,
 )
+from commerce_mcp.tools.inputs import refuse_unsafe_text
 
 ShopArg = Annotated[
     str | None, Field(description="TikTok shop id or name; default the only/configured shop")
@@ -269,6 +270,7 @@ def register(server: MCPServer[Services], services: Services, book: Confirmation
         waiting for Amazon, and what failed (with the reason, e.g. an unknown carrier and the providers
         to choose from via COMMERCE_MCP_CARRIER_MAP).
         """
+        refuse_unsafe_text(order_ids=order_ids)
         tiktok = await services.tiktok()
         amazon = await services.amazon()
         shops = await tiktok.list_shops()
@@ -308,8 +310,8 @@ def register(server: MCPServer[Services], services: Services, book: Confirmation
         skus: list[str] | None = None,
         buffer: int = 0,
     ) -> Approval | Elicit[Approval]:
-        if not client_can_elicit(ctx):
-            return NOT_ASKED
+        if not client_can_elicit(ctx) or skus == []:
+            return NOT_ASKED  # an empty list is refused by the tool; nothing to ask about
         scope = f"{len(skus)} SKU(s)" if skus else "every mapped SKU"
         return Elicit(f"Set TikTok stock to FBA fulfillable minus {buffer} for {scope}?", Approval)
 
@@ -324,7 +326,11 @@ def register(server: MCPServer[Services], services: Services, book: Confirmation
         approval: Annotated[Approval, Resolve(approve_inventory)],
         skus: Annotated[
             list[str] | None,
-            Field(max_length=500, description="TikTok seller SKUs to sync (default: all mapped)"),
+            Field(
+                max_length=500,
+                description="TikTok seller SKUs to sync; omit for every mapped SKU (an empty list"
+                " is an error, never 'all')",
+            ),
         ] = None,
         buffer: Annotated[
             int, Field(ge=0, le=1000, description="Units to hold back from each SKU")
@@ -338,8 +344,12 @@ def register(server: MCPServer[Services], services: Services, book: Confirmation
         TikTok now, FBA fulfillable, TikTok after), plus unmapped SKUs and SKUs FBA does not stock (left
         alone), and a confirmation_token. Call again with the same arguments and the token to apply.
         Updates go product by product within rate limits, with progress; a partial failure lists exactly
-        which SKUs were updated and which were not. See get_inventory for the side-by-side view.
+        which SKUs were updated and which were not. Omit skus to plan every mapped SKU; an empty
+        list is refused (it usually means a filter matched nothing), so list the SKUs or leave the
+        argument out. See get_inventory for the side-by-side view.
         """
+        refuse_unsafe_text(skus=skus)
+        inventory_sync.check_scope(skus)
         tiktok = await services.tiktok()
         amazon = await services.amazon()
         the_shop = await tiktok.resolve_shop(shop)

@@ -21,6 +21,7 @@ from commerce_mcp.services import Services
 from commerce_mcp.tiktok.client import TikTokShopClient
 from commerce_mcp.tiktok.models import Shop
 from commerce_mcp.tools._common import READ, ToolResult, respond, tool_boundary
+from commerce_mcp.tools.inputs import refuse_unsafe_text
 from commerce_mcp.tools.paging import (
     Cursor,
     Limit,
@@ -204,6 +205,7 @@ def register(server: MCPServer[Services], services: Services) -> None:
         is reported). Then: update_tiktok_inventory to fix TikTok stock, preview_mcf_order to check
         that FBA can ship.
         """
+        refuse_unsafe_text(seller_skus=seller_skus)
         position = decode_cursor(TOOL, cursor)
         wanted = list(dict.fromkeys(seller_skus)) if seller_skus else None
         notes: list[str] = []
@@ -258,10 +260,13 @@ def register(server: MCPServer[Services], services: Services) -> None:
             keys = [k for k in keys if k in set(wanted)]
             unknown = [s for s in wanted if s not in tiktok and s not in fba]
             if unknown:
-                notes.append(f"not found on {' or '.join(answered)}: {', '.join(unknown)}")
+                shown = ", ".join(clean_text(s, 60) or "?" for s in unknown)
+                notes.append(f"not found on {' or '.join(answered)}: {clean_text(shown, 2000)}")
         rows = []
         for key in keys:
-            row = InventoryRow(seller_sku=key, tiktok=tiktok.get(key), fba=fba.get(key))
+            row = InventoryRow(
+                seller_sku=clean_text(key, 60) or "?", tiktok=tiktok.get(key), fba=fba.get(key)
+            )
             if both:
                 row.flags = flags_for(row)
             if not only_flagged or row.flags:

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 from mcp.server import MCPServer
 from mcp.server.mcpserver import Context, Elicit, Resolve
 from mcp.types import CallToolResult
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from commerce_mcp.errors import CommerceError, InvalidRequest, NotFound
 from commerce_mcp.services import Services
@@ -30,6 +30,7 @@ from commerce_mcp.tools.confirmation import (
     NotAsked,
     client_can_elicit,
 )
+from commerce_mcp.tools.inputs import IsoDay, refuse_unsafe_text, require_plain
 from commerce_mcp.tools.paging import (
     Cursor,
     Limit,
@@ -90,10 +91,12 @@ When = Annotated[
 ]
 NumericId = Annotated[str, Field(pattern=r"^\d{1,30}$", description="TikTok numeric id")]
 StartDate = Annotated[
-    date | None, Field(description="First day (YYYY-MM-DD, shop timezone); default 7 days ago")
+    date | None,
+    Field(description="First day (YYYY-MM-DD, shop timezone); default 7 days ago"),
+    IsoDay,
 ]
 EndDate = Annotated[
-    date | None, Field(description="Day after the last day (exclusive); default today")
+    date | None, Field(description="Day after the last day (exclusive); default today"), IsoDay
 ]
 Granularity = Annotated[
     Literal["ALL", "1D"], Field(description="ALL: one total for the window; 1D: one row per day")
@@ -127,6 +130,11 @@ class StockSet(BaseModel):
             description="Warehouse id or name; required when the SKU is stocked in several",
         ),
     ] = None
+
+    @field_validator("seller_sku", "warehouse")
+    @classmethod
+    def _plain(cls, value: str | None) -> str | None:
+        return require_plain(value)
 
 
 # Outputs -------------------------------------------------------------------------------------------
@@ -443,13 +451,15 @@ def register(server: MCPServer[Services], services: Services, book: Confirmation
         detailed adds SKU ids, variants and stock per warehouse. Then: get_tiktok_product for one
         product, get_inventory to compare stock with FBA, update_tiktok_inventory to change stock.
         """
+        refuse_unsafe_text(seller_skus=seller_skus)
         position = decode_cursor("list_tiktok_products", cursor)
+        since = to_epoch(updated_since, services.clock.wall(), "updated_since")  # before any call
         client, the_shop = await _shop(services, shop)
         page = await client.search_products(
             the_shop,
             status=None if status == "ALL" else status,
             seller_skus=seller_skus,
-            update_time_ge=to_epoch(updated_since, services.clock.wall(), "updated_since"),
+            update_time_ge=since,
             page_size=limit,
             page_token=position.token,
         )
@@ -515,14 +525,19 @@ def register(server: MCPServer[Services], services: Services, book: Confirmation
         """
         position = decode_cursor("list_tiktok_orders", cursor)
         now = services.clock.wall()
+        # Dates are checked before any upstream call, so a bad one costs no request.
+        created_ge = to_epoch(created_from, now, "created_from")
+        created_lt = to_epoch(created_to, now, "created_to")
+        updated_ge = to_epoch(updated_from, now, "updated_from")
+        updated_lt = to_epoch(updated_to, now, "updated_to")
         client, the_shop = await _shop(services, shop)
         page = await client.search_orders(
             the_shop,
             status=status,
-            create_time_ge=to_epoch(created_from, now, "created_from"),
-            create_time_lt=to_epoch(created_to, now, "created_to"),
-            update_time_ge=to_epoch(updated_from, now, "updated_from"),
-            update_time_lt=to_epoch(updated_to, now, "updated_to"),
+            create_time_ge=created_ge,
+            create_time_lt=created_lt,
+            update_time_ge=updated_ge,
+            update_time_lt=updated_lt,
             sort_field=sort_by,
             sort_order=sort_order,
             page_size=limit,
@@ -600,10 +615,11 @@ def register(server: MCPServer[Services], services: Services, book: Confirmation
             raise InvalidRequest(
                 "cursor does not match kind", hint="pass the same kind the cursor was issued for"
             )
+        since = to_epoch(created_from, services.clock.wall(), "created_from")  # before any call
         client, the_shop = await _shop(services, shop)
         options: dict[str, Any] = {
             "order_ids": [order_id] if order_id else None,
-            "create_time_ge": to_epoch(created_from, services.clock.wall(), "created_from"),
+            "create_time_ge": since,
             "sort_field": "create_time",
             "sort_order": "DESC",
             "page_size": min(limit, 50),

@@ -21,6 +21,7 @@ from commerce_mcp.tiktok.models import (
     Shop,
 )
 from commerce_mcp.tools._common import ToolResult
+from commerce_mcp.tools.inputs import check_date
 from commerce_mcp.tools.text import clean_text
 
 _DAYS_AGO = re.compile(r"^(\d{1,4})d$")
@@ -40,9 +41,12 @@ def to_epoch(value: str | None, now: float, name: str) -> int | None:
     """An ISO date/time or "Nd" (days before ``now``) as epoch seconds; dates mean midnight UTC."""
     if value is None:
         return None
+    today = datetime.fromtimestamp(now, UTC).date()
     match = _DAYS_AGO.match(value)
     if match:
-        return int(now - int(match.group(1)) * 86_400)
+        epoch = int(now - int(match.group(1)) * 86_400)
+        check_date(name, datetime.fromtimestamp(epoch, UTC).date(), today, given=value)
+        return epoch
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
@@ -52,11 +56,20 @@ def to_epoch(value: str | None, now: float, name: str) -> int | None:
         ) from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
+    # Checked on the calendar date as written, before any epoch arithmetic that year 1 would overflow.
+    check_date(name, parsed.date(), today)
     return int(parsed.timestamp())
 
 
 def date_window(start: date | None, end: date | None, today: date, days: int) -> tuple[date, date]:
-    """Analytics window (end exclusive); default the ``days`` days before today."""
+    """Analytics window (end exclusive); default the ``days`` days before today.
+
+    Each given date must lie in the allowed range (:func:`commerce_mcp.tools.inputs.check_date`).
+    """
+    if start is not None:
+        check_date("start_date", start, today)
+    if end is not None:
+        check_date("end_date", end, today)
     end = end or today
     start = start or end - timedelta(days=days)
     if start >= end:
