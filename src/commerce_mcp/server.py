@@ -46,7 +46,10 @@ def build_server(services: Services | None = None) -> MCPServer[Services]:
         finally:
             await services.aclose()
 
-    server: MCPServer[Services] = MCPServer(
+    from commerce_mcp.tools._arguments import CommerceServer
+
+    # CommerceServer: every tool refuses unknown arguments and answers with short, bounded errors.
+    server: MCPServer[Services] = CommerceServer(
         "commerce-mcp",
         title="commerce-mcp: TikTok Shop + Amazon MCF",
         instructions=INSTRUCTIONS,

@@ -11,7 +11,7 @@ from typing import Any, ParamSpec
 
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from commerce_mcp.errors import CommerceError
 from commerce_mcp.resilience.deadline import deadline_scope
@@ -22,6 +22,11 @@ log = logging.getLogger(__name__)
 #: About 20,000 tokens at ~4 characters a token: the most text one result may carry.
 MAX_TEXT_CHARS = 80_000
 SANDBOX_BANNER = "[SANDBOX: fake data from the embedded test platforms]"
+#: The most text one error may carry. An error is read, then acted on: past a few sentences it only
+#: costs tokens (an unbounded one once echoed a 1,000-item argument back as 213,000 characters).
+MAX_ERROR_CHARS = 1_000
+#: What a tool's own error message may use, leaving room for the SDK's "Error executing tool <name>: ".
+_TOOL_ERROR_BODY_CHARS = MAX_ERROR_CHARS - 100
 
 P = ParamSpec("P")
 
@@ -37,6 +42,16 @@ def write_annotations(*, idempotent: bool, destructive: bool = True) -> ToolAnno
         idempotent_hint=idempotent,
         open_world_hint=True,
     )
+
+
+class ToolInput(BaseModel):
+    """Base of every structured tool argument (an address, an order line).
+
+    Unknown keys are refused rather than dropped: a misspelled field must not silently become "not
+    given". The arguments model around them forbids unknown keys too (see ``tools._arguments``).
+    """
+
+    model_config = ConfigDict(extra="forbid")
 
 
 class ToolResult(BaseModel):
@@ -69,6 +84,16 @@ def compact_json(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
+def cap_error_text(text: str, max_chars: int = MAX_ERROR_CHARS) -> str:
+    """Bound an error message, keeping its start (what failed) and its end (what to do next)."""
+    if len(text) <= max_chars:
+        return text
+    marker = " … [error shortened] … "
+    tail = min(300, (max_chars - len(marker)) // 3)
+    head = max_chars - len(marker) - tail
+    return text[:head] + marker + text[len(text) - tail :]
+
+
 def tool_boundary(
     services: Services,
 ) -> Callable[[Callable[P, Awaitable[CallToolResult]]], Callable[P, Awaitable[CallToolResult]]]:
@@ -92,7 +117,10 @@ def tool_boundary(
                 raise
             except CommerceError as exc:
                 prefix = "[sandbox] " if services.settings.sandbox else ""
-                raise ToolError(prefix + exc.describe()) from exc
+                # describe() may quote platform text of any length; the hint at its end survives.
+                raise ToolError(
+                    cap_error_text(prefix + exc.describe(), _TOOL_ERROR_BODY_CHARS)
+                ) from exc
             except Exception as exc:
                 log.exception("unexpected failure in tool %s", fn.__name__)
                 raise ToolError(

@@ -28,6 +28,7 @@ from commerce_mcp.errors import InvalidRequest
 from commerce_mcp.services import Services
 from commerce_mcp.tools._common import (
     READ,
+    ToolInput,
     ToolResult,
     respond,
     tool_boundary,
@@ -63,7 +64,7 @@ ShippingSpeed = Annotated[
 # Inputs --------------------------------------------------------------------------------------------
 
 
-class Recipient(BaseModel):
+class Recipient(ToolInput):
     """Where the parcel goes."""
 
     name: Annotated[str, Field(min_length=1, max_length=50)]
@@ -95,7 +96,7 @@ class Recipient(BaseModel):
         return value
 
 
-class Line(BaseModel):
+class Line(ToolInput):
     seller_sku: Annotated[str, Field(min_length=1, max_length=50, description="Amazon seller SKU")]
     quantity: Annotated[int, Field(ge=1, le=10_000)]
 

@@ -22,7 +22,14 @@ from commerce_mcp.tiktok.models import (
     SkuInventoryUpdate,
 )
 from commerce_mcp.tools import inventory
-from commerce_mcp.tools._common import READ, ToolResult, respond, tool_boundary, write_annotations
+from commerce_mcp.tools._common import (
+    READ,
+    ToolInput,
+    ToolResult,
+    respond,
+    tool_boundary,
+    write_annotations,
+)
 from commerce_mcp.tools.confirmation import (
     NOT_ASKED,
     Approval,
@@ -118,7 +125,7 @@ ORDER_STATUSES = Literal[
 ]  # fmt: skip
 
 
-class StockSet(BaseModel):
+class StockSet(ToolInput):
     """One new stock level."""
 
     seller_sku: Annotated[str, Field(min_length=1, max_length=60, description="Seller SKU")]

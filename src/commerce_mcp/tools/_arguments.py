@@ -1,0 +1,262 @@
+"""How tool arguments are checked, and how a refusal reads.
+
+The SDK builds each tool's arguments model from the function signature and validates every call against
+it. Left alone, that model ignores unknown keys (a misspelled ``stauts`` silently becomes "no filter") and a
+refusal is pydantic's full dump: every failing item, each with its input value and a documentation link
+(a 1,000-item list produced a 213,000-character error). :class:`CommerceServer` changes both in one place,
+for every tool registered on it:
+
+* the arguments model forbids unknown keys, in the advertised schema (``additionalProperties: false``)
+  and at call time;
+* a refusal names the argument, says what was wrong and what is allowed, quotes at most a short prefix of
+  the bad value, suggests the intended name for an unknown one, and ends with what to do next;
+* every error text a tool call returns is bounded (``_common.MAX_ERROR_CHARS``).
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from mcp.server import MCPServer
+from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
+from mcp.server.mcpserver.tools import Tool
+from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase
+from mcp.types import CallToolResult, Icon, InputRequiredResult, ToolAnnotations
+from pydantic import ConfigDict, ValidationError
+from pydantic_core import ErrorDetails
+
+from commerce_mcp.services import Services
+from commerce_mcp.tools._common import cap_error_text
+from commerce_mcp.tools.text import quoted
+
+#: Problems listed in one refusal; the rest are counted. The first few are enough to fix the call, and a
+#: list of 1,000 bad items must not become 1,000 lines.
+MAX_PROBLEMS = 3
+#: Characters of a caller's bad value quoted back (enough to recognise it, never the whole payload).
+VALUE_PREVIEW_CHARS = 40
+#: Characters of one problem's explanation (pydantic's message plus what we add).
+PROBLEM_CHARS = 220
+#: Argument names listed when an unknown one resembles none of them.
+MAX_LISTED_NAMES = 12
+
+
+def forbid_unknown_arguments(tool: Tool) -> None:
+    """Make ``tool`` refuse arguments its signature does not declare, in its schema and at call time.
+
+    The SDK's arguments model is a generated pydantic class that ignores extra keys. A subclass with
+    ``extra="forbid"`` validates identically otherwise; swapping it in (and re-deriving the advertised
+    schema from it) is the one hook the SDK leaves open without patching it.
+    """
+    model = tool.fn_metadata.arg_model
+    if model.model_config.get("extra") == "forbid":
+        return
+    strict: type[ArgModelBase] = type(
+        model.__name__,
+        (model,),
+        {
+            "__module__": model.__module__,
+            "__doc__": model.__doc__,
+            # The title the SDK's schema already carried, so only additionalProperties changes.
+            "model_config": ConfigDict(extra="forbid", title=model.__name__),
+        },
+    )
+    tool.fn_metadata.arg_model = strict
+    tool.parameters = strict.model_json_schema(by_alias=True)
+
+
+def explain_invalid_arguments(
+    tool_name: str, error: ValidationError, schema: Mapping[str, Any]
+) -> str:
+    """A short refusal: which argument, what was wrong, what is allowed, then what to do next.
+
+    ``schema`` is the tool's input schema, used to name the allowed arguments and suggest the intended
+    one for a misspelling. The result never exceeds ``_common.MAX_ERROR_CHARS``.
+    """
+    details = error.errors(include_url=False)
+    problems = [_problem(detail, schema) for detail in details[:MAX_PROBLEMS]]
+    if len(details) > MAX_PROBLEMS:
+        more = len(details) - MAX_PROBLEMS
+        problems.append(f"and {more} more problem{'s' if more != 1 else ''} like these")
+    fix = "Fix it" if len(details) == 1 else "Fix them"
+    listed = "; ".join(problems)
+    end = "" if listed.endswith(("?", ".")) else "."
+    text = (
+        f"Error executing tool {tool_name}: invalid arguments: {listed}{end} {fix} and"
+        f" call {tool_name} again; its input schema (tools/list) gives every argument and its limits."
+    )
+    return cap_error_text(text)
+
+
+class CommerceServer(MCPServer[Services]):
+    """The MCP server with this project's argument rules applied to every tool (see module docstring)."""
+
+    def add_tool(
+        self,
+        fn: Callable[..., Any],
+        name: str | None = None,
+        title: str | None = None,
+        description: str | None = None,
+        annotations: ToolAnnotations | None = None,
+        icons: list[Icon] | None = None,
+        meta: dict[str, Any] | None = None,
+        structured_output: bool | None = None,
+    ) -> None:
+        """Register ``fn`` as the SDK does, then make its arguments refuse unknown keys."""
+        super().add_tool(
+            fn,
+            name=name,
+            title=title,
+            description=description,
+            annotations=annotations,
+            icons=icons,
+            meta=meta,
+            structured_output=structured_output,
+        )
+        tool = self._registered(name or fn.__name__)
+        if tool is not None:
+            forbid_unknown_arguments(tool)
+
+    async def call_tool(
+        self,
+        name: str,
+        arguments: dict[str, Any],
+        context: Context[Services, Any] | None = None,
+    ) -> CallToolResult | InputRequiredResult:
+        """Call a tool; a refusal or failure comes back short and actionable, never over the cap."""
+        try:
+            return await super().call_tool(name, arguments, context)
+        except UnexpectedToolError as exc:
+            raise UnexpectedToolError(cap_error_text(str(exc))) from exc.__cause__
+        except ToolError as exc:
+            cause = exc.__cause__
+            tool = self._registered(name)
+            # The SDK raises ToolError from a ValidationError only when the arguments fail the input
+            # model; a tool body's own failures reach here as ToolError from ToolError.
+            if isinstance(cause, ValidationError) and tool is not None:
+                raise ToolError(explain_invalid_arguments(name, cause, tool.parameters)) from cause
+            raise ToolError(cap_error_text(str(exc))) from cause
+
+    def _registered(self, name: str) -> Tool | None:
+        # The SDK exposes registered tools only as wire copies (list_tools); the Tool object that holds
+        # the arguments model lives in its tool manager.
+        return self._tool_manager.get_tool(name)
+
+
+# Rendering one problem -----------------------------------------------------------------------------
+
+
+def _problem(detail: ErrorDetails, schema: Mapping[str, Any]) -> str:
+    loc = detail["loc"]
+    where = _location(loc)
+    kind = detail["type"]
+    if kind == "extra_forbidden" and loc:
+        key = str(loc[-1])
+        parent = _location(loc[:-1])
+        shown = quoted(key, VALUE_PREVIEW_CHARS).strip('"')
+        text = (
+            f"unknown argument '{shown}'"
+            if not parent
+            else f"unknown field '{shown}' in '{parent}'"
+        )
+        allowed = _property_names(schema, loc[:-1])
+        guess = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+        if guess:
+            text += f"; did you mean '{guess[0]}'?"
+        elif allowed:
+            names = sorted(allowed)
+            listed = ", ".join(names[:MAX_LISTED_NAMES]) + (
+                ", …" if len(names) > MAX_LISTED_NAMES else ""
+            )
+            text += f" (allowed: {listed})"
+        return _bounded(text)
+    if kind == "missing":
+        what = "argument" if len(loc) <= 1 else "field"
+        return _bounded(f"missing required {what} '{where}'")
+    # pydantic's message already says what is allowed ("String should have at most 40 characters",
+    # "Input should be 'Standard', 'Expedited' or 'Priority'"); it never includes the input itself.
+    text = f"'{where}': {detail['msg']}" if where else str(detail["msg"])
+    text += f" (got {_preview(detail.get('input'))})"
+    if kind == "string_pattern_mismatch":
+        description = _schema_at(schema, loc).get("description")
+        if isinstance(description, str):
+            text += f"; expected {description}"
+    return _bounded(text)
+
+
+def _bounded(text: str) -> str:
+    return text if len(text) <= PROBLEM_CHARS else text[: PROBLEM_CHARS - 1] + "…"
+
+
+def _location(loc: Sequence[int | str]) -> str:
+    """``('items', 3, 'quantity')`` -> ``items[3].quantity``; names are bounded and cleaned."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            name = quoted(part, VALUE_PREVIEW_CHARS).strip('"')
+            out += f".{name}" if out else name
+    return out
+
+
+def _preview(value: Any) -> str:
+    """A bounded, cleaned description of a caller's value: never more than a short prefix of it."""
+    if isinstance(value, str):
+        shown = quoted(value, VALUE_PREVIEW_CHARS)
+        return shown if len(value) <= VALUE_PREVIEW_CHARS else f"{shown}, {len(value)} characters"
+    if isinstance(value, bool) or value is None:
+        return {True: "true", False: "false", None: "null"}[value]
+    if isinstance(value, int):
+        # str() of a huge int is slow and, past 4,300 digits, refused by Python itself.
+        return str(value) if value.bit_length() <= 64 else "a number too large to use"
+    if isinstance(value, float):
+        return repr(value)[:VALUE_PREVIEW_CHARS]
+    if isinstance(value, Sequence):
+        return f"a list of {len(value)} item{'s' if len(value) != 1 else ''}"
+    if isinstance(value, Mapping):
+        return f"an object with {len(value)} key{'s' if len(value) != 1 else ''}"
+    return f"a value of type {type(value).__name__}"
+
+
+def _schema_at(schema: Mapping[str, Any], loc: Sequence[int | str]) -> Mapping[str, Any]:
+    """The input-schema node for ``loc`` (following ``$ref``, ``anyOf`` and array items), or ``{}``."""
+    node: Mapping[str, Any] = schema
+    for part in loc:
+        found: Mapping[str, Any] | None = None
+        for option in _options(schema, node):
+            if isinstance(part, int) and isinstance(option.get("items"), Mapping):
+                found = option["items"]
+            elif isinstance(part, str) and part in option.get("properties", {}):
+                found = option["properties"][part]
+            if found is not None:
+                break
+        if found is None:
+            return {}
+        node = found
+    return node
+
+
+def _property_names(schema: Mapping[str, Any], loc: Sequence[int | str]) -> list[str]:
+    """The keys the object at ``loc`` accepts."""
+    names: list[str] = []
+    for option in _options(schema, _schema_at(schema, loc)):
+        names.extend(option.get("properties", {}))
+    return names
+
+
+def _options(schema: Mapping[str, Any], node: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """``node`` with its ``$ref`` resolved, plus each ``anyOf`` alternative (resolved too)."""
+    resolved = _resolve(schema, node)
+    return [resolved, *(_resolve(schema, alt) for alt in resolved.get("anyOf", ()))]
+
+
+def _resolve(schema: Mapping[str, Any], node: Mapping[str, Any]) -> Mapping[str, Any]:
+    ref = node.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/$defs/"):
+        target = schema.get("$defs", {}).get(ref.removeprefix("#/$defs/"))
+        if isinstance(target, Mapping):
+            return target
+    return node
