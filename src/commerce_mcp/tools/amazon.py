@@ -74,7 +74,8 @@ class Recipient(ToolInput):
     state_or_region: Annotated[str, Field(min_length=1, max_length=150)]
     postal_code: Annotated[str, Field(min_length=1, max_length=20)]
     country_code: Annotated[
-        str, Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2, e.g. US")
+        str,
+        Field(max_length=2, pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2, e.g. US"),
     ] = "US"
     phone: Annotated[str | None, Field(max_length=20)] = None
 
@@ -121,8 +122,9 @@ OrderId = Annotated[
 ConfirmationToken = Annotated[
     str | None,
     Field(
+        max_length=256,
         description="Token from this tool's preview. Omit it to get the preview; pass it back"
-        " unchanged, with identical arguments, to execute."
+        " unchanged, with identical arguments, to execute.",
     ),
 ]
 
@@ -517,7 +519,8 @@ def register(server: MCPServer[Services], services: Services, book: Confirmation
         items: Items,
         recipient: Recipient,
         shipping_speeds: Annotated[
-            list[Speed] | None, Field(description="Speeds to quote; default all available")
+            list[Speed] | None,
+            Field(max_length=3, description="Speeds to quote; default all available"),
         ] = None,
     ) -> Annotated[CallToolResult, McfPreview]:
         """Ask Amazon whether FBA can ship these SKUs to this address, and at what cost and speed.
@@ -555,7 +558,10 @@ def register(server: MCPServer[Services], services: Services, book: Confirmation
             int, Field(ge=1, le=365, description="Orders updated in the last N days")
         ] = 30,
         status: Annotated[
-            str | None, Field(description="Only this status, e.g. Processing, Complete, Cancelled")
+            str | None,
+            Field(
+                max_length=40, description="Only this status, e.g. Processing, Complete, Cancelled"
+            ),
         ] = None,
         limit: Limit = 20,
         cursor: Cursor = None,

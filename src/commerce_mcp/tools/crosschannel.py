@@ -24,13 +24,15 @@ from commerce_mcp.tools.confirmation import (
 from commerce_mcp.tools.inputs import refuse_unsafe_text
 
 ShopArg = Annotated[
-    str | None, Field(description="TikTok shop id or name; default the only/configured shop")
+    str | None,
+    Field(max_length=100, description="TikTok shop id or name; default the only/configured shop"),
 ]
 TokenArg = Annotated[
     str | None,
     Field(
+        max_length=256,
         description="Token from this tool's preview/plan. Omit it first; pass it back unchanged,"
-        " with identical arguments, to execute."
+        " with identical arguments, to execute.",
     ),
 ]
 TikTokOrderId = Annotated[
@@ -253,7 +255,7 @@ def register(server: MCPServer[Services], services: Services, book: Confirmation
     @tool_boundary(services)
     async def sync_mcf_tracking_to_tiktok(
         order_ids: Annotated[
-            list[str] | None,
+            list[TikTokOrderId] | None,
             Field(
                 max_length=100,
                 description="Only these TikTok order ids (default: every linked order)",
@@ -325,7 +327,7 @@ def register(server: MCPServer[Services], services: Services, book: Confirmation
         ctx: Context[Any, Any],
         approval: Annotated[Approval, Resolve(approve_inventory)],
         skus: Annotated[
-            list[str] | None,
+            list[Annotated[str, Field(min_length=1, max_length=60)]] | None,
             Field(
                 max_length=500,
                 description="TikTok seller SKUs to sync; omit for every mapped SKU (an empty list"

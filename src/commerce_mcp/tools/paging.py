@@ -23,7 +23,9 @@ Limit = Annotated[
 Cursor = Annotated[
     str | None,
     Field(
-        description="Opaque `next_cursor` from the previous call of this same tool; omit to start."
+        # Our cursors wrap the platform's page token; 4,096 leaves room for the longest seen.
+        max_length=4096,
+        description="Opaque `next_cursor` from the previous call of this same tool; omit to start.",
     ),
 ]
 ResponseFormat = Annotated[

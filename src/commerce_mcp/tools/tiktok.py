@@ -92,18 +92,24 @@ ShopArg = Annotated[
 When = Annotated[
     str | None,
     Field(
+        max_length=25,
         pattern=WHEN_PATTERN,
         description="ISO date or time (2026-01-31, 2026-01-31T08:00Z) or days ago (7d)",
     ),
 ]
-NumericId = Annotated[str, Field(pattern=r"^\d{1,30}$", description="TikTok numeric id")]
+NumericId = Annotated[
+    str, Field(max_length=30, pattern=r"^\d{1,30}$", description="TikTok numeric id")
+]
+#: A calendar day. IsoDay accepts only YYYY-MM-DD, so advertising that length lets a client check a
+#: string before sending it.
+Day = Annotated[date, Field(json_schema_extra={"maxLength": 10})]
 StartDate = Annotated[
-    date | None,
+    Day | None,
     Field(description="First day (YYYY-MM-DD, shop timezone); default 7 days ago"),
     IsoDay,
 ]
 EndDate = Annotated[
-    date | None, Field(description="Day after the last day (exclusive); default today"), IsoDay
+    Day | None, Field(description="Day after the last day (exclusive); default today"), IsoDay
 ]
 Granularity = Annotated[
     Literal["ALL", "1D"], Field(description="ALL: one total for the window; 1D: one row per day")
@@ -111,8 +117,9 @@ Granularity = Annotated[
 ConfirmationToken = Annotated[
     str | None,
     Field(
+        max_length=256,
         description="Token from this tool's preview. Omit it to get the preview; pass it back"
-        " unchanged, with identical arguments, to execute."
+        " unchanged, with identical arguments, to execute.",
     ),
 ]
 PRODUCT_STATUSES = Literal[
@@ -209,6 +216,7 @@ async def approve_stock(
 TrackingNumber = Annotated[
     str,
     Field(
+        max_length=40,
         pattern=r"^[A-Za-z0-9-]{4,40}$",
         description="Carrier tracking number (letters, digits, '-')",
     ),
@@ -603,7 +611,7 @@ def register(server: MCPServer[Services], services: Services, book: Confirmation
             Field(description="returns (incl. refunds), cancellations, or both (returns first)"),
         ] = "both",
         order_id: Annotated[
-            str | None, Field(pattern=r"^\d{1,30}$", description="Only this order")
+            str | None, Field(max_length=30, pattern=r"^\d{1,30}$", description="Only this order")
         ] = None,
         created_from: When = None,
         limit: Limit = 20,
@@ -699,7 +707,11 @@ def register(server: MCPServer[Services], services: Services, book: Confirmation
         shop: ShopArg = None,
         product_id: Annotated[
             str | None,
-            Field(pattern=r"^\d{1,30}$", description="One product; omit for the top products"),
+            Field(
+                max_length=30,
+                pattern=r"^\d{1,30}$",
+                description="One product; omit for the top products",
+            ),
         ] = None,
         rank_by: Annotated[
             Literal["gmv", "orders", "units"], Field(description="Ranking for the top list")
@@ -781,7 +793,10 @@ def register(server: MCPServer[Services], services: Services, book: Confirmation
             Field(description="list: ranked items; overview: all together; item: one (item_id)"),
         ] = "list",
         item_id: Annotated[
-            str | None, Field(pattern=r"^\d{1,30}$", description="Video or LIVE id, for view=item")
+            str | None,
+            Field(
+                max_length=30, pattern=r"^\d{1,30}$", description="Video or LIVE id, for view=item"
+            ),
         ] = None,
         start_date: StartDate = None,
         end_date: EndDate = None,
