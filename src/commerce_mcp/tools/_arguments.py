@@ -64,7 +64,9 @@ def forbid_unknown_arguments(tool: Tool) -> None:
         },
     )
     tool.fn_metadata.arg_model = strict
-    tool.parameters = strict.model_json_schema(by_alias=True)
+    # The strict model's schema is the SDK's plus this one key; setting it directly skips a second schema
+    # generation per tool at start-up (about half of this function's cost).
+    tool.parameters = {**tool.parameters, "additionalProperties": False}
 
 
 def explain_invalid_arguments(
