@@ -47,8 +47,8 @@ def forbid_unknown_arguments(tool: Tool) -> None:
     """Make ``tool`` refuse arguments its signature does not declare, in its schema and at call time.
 
     The SDK's arguments model is a generated pydantic class that ignores extra keys. A subclass with
-    ``extra="forbid"`` validates identically otherwise; swapping it in (and re-deriving the advertised
-    schema from it) is the one hook the SDK leaves open without patching it.
+    ``extra="forbid"`` validates identically otherwise; swapping it in (and marking the advertised schema
+    to match) is the one hook the SDK leaves open without patching it.
     """
     model = tool.fn_metadata.arg_model
     if model.model_config.get("extra") == "forbid":
