@@ -76,6 +76,7 @@ async def test_a_bad_value_is_quoted_only_as_a_clean_bounded_prefix(sandbox: Any
     assert "order_id" in text and "at most 30 characters" in text
     bidi_text = error_text(bidi)
     assert "\u202e" not in bidi_text and "\x1b" not in bidi_text
+    assert '"1234[31m", with the hidden character U+202E' in bidi_text
     assert "TikTok numeric id" in bidi_text  # what is allowed, from the argument's description
 
 

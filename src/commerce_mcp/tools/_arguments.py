@@ -30,6 +30,7 @@ from pydantic_core import ErrorDetails
 
 from commerce_mcp.services import Services
 from commerce_mcp.tools._common import cap_error_text
+from commerce_mcp.tools.inputs import unsafe_character
 from commerce_mcp.tools.text import quoted
 
 #: Problems listed in one refusal; the rest are counted. The first few are enough to fix the call, and a
@@ -207,8 +208,14 @@ def _location(loc: Sequence[int | str]) -> str:
 def _preview(value: Any) -> str:
     """A bounded, cleaned description of a caller's value: never more than a short prefix of it."""
     if isinstance(value, str):
-        shown = quoted(value, VALUE_PREVIEW_CHARS)
-        return shown if len(value) <= VALUE_PREVIEW_CHARS else f"{shown}, {len(value)} characters"
+        notes = [quoted(value, VALUE_PREVIEW_CHARS)]
+        if len(value) > VALUE_PREVIEW_CHARS:
+            notes.append(f"{len(value)} characters")
+        # The quote drops invisible characters, so name the first one: it is often the whole problem.
+        hidden = unsafe_character(value)
+        if hidden:
+            notes.append(f"with the hidden character {hidden}")
+        return ", ".join(notes)
     if isinstance(value, bool) or value is None:
         return {True: "true", False: "false", None: "null"}[value]
     if isinstance(value, int):
