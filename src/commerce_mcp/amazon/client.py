@@ -129,7 +129,10 @@ class AmazonMcfClient:
         self._http = http or httpx.AsyncClient(timeout=httpx.Timeout(ATTEMPT_TIMEOUT, connect=5.0))
         self._tokens = TokenProvider(self._fetch_token, self._clock, refresh_ahead=300.0)
         self._transport = SpApiTransport(
-            self._http, on_rate_header=self._on_rate_header, default_timeout=ATTEMPT_TIMEOUT
+            self._http,
+            on_rate_header=self._on_rate_header,
+            default_timeout=ATTEMPT_TIMEOUT,
+            clock=self._clock,
         )
         self._outbound: Any = None
         self._inventories: Any = None
