@@ -169,6 +169,12 @@ class DeadlineExceeded(CommerceError):
     kind = "deadline"
 
 
+class StateStoreUnavailable(CommerceError):
+    """The local state store (tokens, order ledger, links) cannot be opened; names the path."""
+
+    kind = "state_store_unavailable"
+
+
 class PaginationStopped(CommerceError):
     """A listing was stopped rather than followed forever: the platform repeated a page token, or
     it went on for more pages than any real listing has. Nothing was written."""

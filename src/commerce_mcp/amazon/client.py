@@ -54,6 +54,7 @@ from commerce_mcp.amazon.regions import (
 )
 from commerce_mcp.amazon.transport import CallContext, SpApiTransport, current_call
 from commerce_mcp.config import Settings
+from commerce_mcp.readiness import amazon_readiness
 from commerce_mcp.resilience.budget import RetryBudget
 from commerce_mcp.resilience.clock import Clock, SystemClock
 from commerce_mcp.resilience.limiter import SPAPI_PLANS, RateLimiter, RatePlan
@@ -155,9 +156,7 @@ class AmazonMcfClient:
         limiter: RateLimiter | None = None,
     ) -> AmazonMcfClient:
         """Build the client from settings; NotConfigured names the env vars still missing."""
-        missing = settings.amazon_missing()
-        if missing:
-            raise errors.NotConfigured("Amazon SP-API", missing)
+        amazon_readiness(settings).require()
         assert settings.amazon_sp_api_client_secret is not None  # for mypy; checked above
         assert settings.amazon_sp_api_refresh_token is not None
         region: Region = settings.amazon_sp_api_region
