@@ -9,16 +9,17 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from commerce_mcp.config import load_settings
+from commerce_mcp.readiness import tiktok_readiness
 
 
 def test_empty_environment_loads_with_every_missing_variable_named() -> None:
     settings, problems = load_settings()
     assert problems == []
-    assert settings.tiktok_missing() == [
+    assert tiktok_readiness(settings, has_stored_tokens=False).missing == (
         "TIKTOK_APP_KEY",
         "TIKTOK_APP_SECRET",
         "TIKTOK_ACCESS_TOKEN (or TIKTOK_REFRESH_TOKEN)",
-    ]
+    )
     assert settings.amazon_missing() == [
         "AMAZON_SP_API_CLIENT_ID",
         "AMAZON_SP_API_CLIENT_SECRET",
@@ -34,7 +35,7 @@ def test_partial_tiktok_credentials_name_only_what_is_missing(
     monkeypatch.setenv("TIKTOK_APP_KEY", "key")
     monkeypatch.setenv("TIKTOK_REFRESH_TOKEN", "refresh")
     settings, _ = load_settings()
-    assert settings.tiktok_missing() == ["TIKTOK_APP_SECRET"]
+    assert tiktok_readiness(settings, has_stored_tokens=False).missing == ("TIKTOK_APP_SECRET",)
 
 
 def test_dotenv_file_is_read_and_blank_values_mean_unset(tmp_path: Path) -> None:

@@ -225,6 +225,7 @@ async def _tiktok_authorize(
     import httpx
 
     from commerce_mcp.errors import CommerceError
+    from commerce_mcp.readiness import tiktok_authorize_missing
     from commerce_mcp.store.tokens import TokenStore
     from commerce_mcp.tiktok.auth import (
         AuthClient,
@@ -238,15 +239,7 @@ async def _tiktok_authorize(
     try:
         await services.ensure_sandbox()
         settings = services.settings
-        missing = [
-            name
-            for name, value in (
-                ("TIKTOK_APP_KEY", settings.tiktok_app_key),
-                ("TIKTOK_APP_SECRET", settings.tiktok_app_secret),
-                ("TIKTOK_SERVICE_ID", settings.tiktok_service_id),
-            )
-            if not value
-        ]
+        missing = tiktok_authorize_missing(settings)
         if missing:
             print(f"error: set {', '.join(missing)} first (Partner Center > App)", file=sys.stderr)
             return 2

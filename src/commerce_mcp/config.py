@@ -108,19 +108,22 @@ class Settings(BaseSettings):
     def marketplace_id(self) -> str:
         return self.amazon_marketplace_id or DEFAULT_MARKETPLACE[self.amazon_sp_api_region]
 
-    def tiktok_missing(self) -> list[str]:
-        """Env vars the TikTok channel still needs (empty when it can make calls)."""
+    def tiktok_app_missing(self) -> list[str]:
+        """The TikTok app's own env vars still unset (the seller's tokens are a separate matter)."""
         missing = []
         if not self.tiktok_app_key:
             missing.append("TIKTOK_APP_KEY")
         if self.tiktok_app_secret is None:
             missing.append("TIKTOK_APP_SECRET")
-        if self.tiktok_access_token is None and self.tiktok_refresh_token is None:
-            missing.append("TIKTOK_ACCESS_TOKEN (or TIKTOK_REFRESH_TOKEN)")
         return missing
 
+    @property
+    def tiktok_token_in_env(self) -> bool:
+        """A TikTok access or refresh token is set in the environment."""
+        return self.tiktok_access_token is not None or self.tiktok_refresh_token is not None
+
     def amazon_missing(self) -> list[str]:
-        """Env vars the Amazon channel still needs (empty when it can make calls)."""
+        """Env vars the Amazon channel still needs (see :func:`commerce_mcp.readiness.amazon_readiness`)."""
         required: dict[str, object] = {
             "AMAZON_SP_API_CLIENT_ID": self.amazon_sp_api_client_id,
             "AMAZON_SP_API_CLIENT_SECRET": self.amazon_sp_api_client_secret,

@@ -8,8 +8,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from commerce_mcp.errors import CommerceError
+from commerce_mcp.readiness import TIKTOK_TOKEN_SETTING, ChannelReadiness, ReadinessState
 from commerce_mcp.resilience.deadline import deadline_scope
 from commerce_mcp.services import Services
+from commerce_mcp.store.paths import check_state_dir
 
 PROBE_SECONDS = 15.0
 
@@ -48,10 +50,14 @@ async def run_doctor(*, sandbox: bool = False, emit: Callable[[str], None]) -> i
                 f" FBA inventory readable ({len(page.items)} SKU(s) on the first page)"
             )
 
-        await _probe(services, "TikTok Shop", settings.tiktok_missing(), tiktok_probe, report)
-        await _probe(services, "Amazon SP-API", settings.amazon_missing(), amazon_probe, report)
-        state_dir = "temporary (sandbox)" if settings.sandbox else str(services._state_dir())
-        report(True, "state", f"store in {state_dir}")
+        # The state dir first: reading saved TikTok tokens below needs it, and must not create it
+        # before we have said whether it exists.
+        state = check_state_dir(services.state_dir())
+        where = " (a temporary sandbox directory)" if settings.sandbox else ""
+        report(state.ok, "state", state.detail + where)
+        tiktok_ready = await services.readiness("tiktok")
+        await _probe(services, tiktok_ready, tiktok_probe, report)
+        await _probe(services, await services.readiness("amazon"), amazon_probe, report)
     finally:
         await services.aclose()
     emit("all checks passed" if not failures else f"{failures} check(s) failed")
@@ -60,16 +66,23 @@ async def run_doctor(*, sandbox: bool = False, emit: Callable[[str], None]) -> i
 
 async def _probe(
     services: Services,
-    name: str,
-    missing: list[str],
+    readiness: ChannelReadiness,
     probe: Callable[[], Awaitable[str]],
     report: Callable[[bool, str, str], None],
 ) -> None:
-    if missing:
-        report(False, name, f"not configured; set {', '.join(missing)}")
+    if not readiness.ready:
+        step = readiness.summary()
+        if TIKTOK_TOKEN_SETTING in readiness.missing:
+            step += "; or run `commerce-mcp tiktok authorize` to save the seller's tokens"
+        report(False, readiness.name, step)
         return
+    via = (
+        " (saved seller tokens)"
+        if readiness.state is ReadinessState.READY_VIA_STORED_TOKENS
+        else ""
+    )
     try:
         async with deadline_scope(services.clock, PROBE_SECONDS):
-            report(True, name, await probe())
+            report(True, readiness.name, await probe() + via)
     except CommerceError as exc:
-        report(False, name, exc.describe())
+        report(False, readiness.name, exc.describe())

@@ -169,6 +169,19 @@ class DeadlineExceeded(CommerceError):
     kind = "deadline"
 
 
+class StateStoreUnavailable(CommerceError):
+    """The local state store (tokens, order ledger, links) cannot be opened; names the path."""
+
+    kind = "state_store_unavailable"
+
+
+class PaginationStopped(CommerceError):
+    """A listing was stopped rather than followed forever: the platform repeated a page token, or
+    it went on for more pages than any real listing has. Nothing was written."""
+
+    kind = "pagination_stopped"
+
+
 class OutcomeUnknown(CommerceError):
     """A money-moving write may or may not have happened; never resend blindly, check its status."""
 

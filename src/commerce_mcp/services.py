@@ -3,13 +3,15 @@
 Everything is created on first use, not at start-up: an MCP client spawns the server per session and waits
 for ``tools/list``, so start-up must not pay for sp_api, uvicorn or a sandbox it may never touch. A channel
 whose configuration is incomplete does not stop the server; asking for its client raises
-:class:`~commerce_mcp.errors.NotConfigured` naming the variables to set.
+:class:`~commerce_mcp.errors.NotConfigured` naming the variables to set. Whether a channel is
+configured is decided once, by :meth:`Services.readiness`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,7 +19,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from commerce_mcp.config import ConfigProblem, Settings, load_settings
-from commerce_mcp.errors import NotConfigured
+from commerce_mcp.errors import StateStoreUnavailable
+from commerce_mcp.readiness import Channel, ChannelReadiness, amazon_readiness, tiktok_readiness
 from commerce_mcp.resilience.clock import Clock, SystemClock
 
 if TYPE_CHECKING:
@@ -87,14 +90,31 @@ class Services:
     # Store ------------------------------------------------------------------------------------
 
     async def store(self) -> StateStore:
+        """The state store (SQLite in :meth:`state_dir`), opened on first use."""
         async with self._lock:
             if self._store is None:
                 from commerce_mcp.store.sqlite import SqliteStore
 
-                self._store = SqliteStore.open(self._state_dir() / "state.sqlite3")
+                path = self._database_path()
+                try:
+                    self._store = SqliteStore.open(path)
+                except (OSError, sqlite3.Error) as exc:
+                    # An error that says where and what to do, not a "bug in commerce-mcp".
+                    raise StateStoreUnavailable(
+                        f"the state store {path} cannot be opened ({_reason(exc)})",
+                        hint="make that directory writable, or set COMMERCE_MCP_STATE_DIR to a "
+                        "directory you can write; `commerce-mcp doctor` checks it",
+                    ) from exc
             return self._store
 
-    def _state_dir(self) -> Path:
+    def _database_path(self) -> Path:
+        from commerce_mcp.store.paths import DATABASE_NAME
+
+        return self.state_dir() / DATABASE_NAME
+
+    def state_dir(self) -> Path:
+        """Where state lives: ``COMMERCE_MCP_STATE_DIR``, the per-user data directory, or (sandbox)
+        a temporary directory removed at exit."""
         if self.settings.sandbox:
             # Sandbox data is reseeded every run; persisting links to orders that no longer exist would lie.
             if self._tempdir is None:
@@ -106,29 +126,47 @@ class Services:
 
     # Clients ----------------------------------------------------------------------------------
 
+    async def readiness(self, channel: Channel) -> ChannelReadiness:
+        """Whether ``channel`` can make calls: the one answer clients, status, doctor and CLI use.
+
+        For TikTok Shop this looks in the state store when the environment has no token, since
+        `commerce-mcp tiktok authorize` saves the seller's tokens there.
+        """
+        await self.ensure_sandbox()
+        if channel == "amazon":
+            return amazon_readiness(self.settings)
+        settings = self.settings
+        stored, note = False, None
+        if not settings.tiktok_app_missing() and not settings.tiktok_token_in_env:
+            try:
+                stored = await self.has_saved_tiktok_tokens()
+            except StateStoreUnavailable as exc:
+                # Say why instead of failing the status check; doctor reports the state dir itself.
+                note = f"saved tokens could not be read: {exc.message}"
+        return tiktok_readiness(settings, has_stored_tokens=stored, note=note)
+
     async def tiktok(self) -> TikTokShopClient:
-        """The TikTok Shop client, or NotConfigured naming the missing env vars."""
+        """The TikTok Shop client, or NotConfigured naming the missing settings."""
         await self.ensure_sandbox()
         if self._tiktok is None:
-            missing = self.settings.tiktok_missing()
-            stored = False
-            if missing == ["TIKTOK_ACCESS_TOKEN (or TIKTOK_REFRESH_TOKEN)"]:
-                stored = await self.has_saved_tiktok_tokens()
-            if missing and not stored:
-                raise NotConfigured("TikTok Shop", missing)
+            readiness = await self.readiness("tiktok")
+            readiness.require()
             from commerce_mcp.tiktok.client import TikTokShopClient
 
             store = await self.store()
             async with self._lock:
                 if self._tiktok is None:
                     self._tiktok = TikTokShopClient.from_settings(
-                        self.settings, store=store, clock=self.clock, has_stored_tokens=stored
+                        self.settings, store=store, clock=self.clock, readiness=readiness
                     )
         return self._tiktok
 
     async def has_saved_tiktok_tokens(self) -> bool:
         """True when `commerce-mcp tiktok authorize` stored tokens for the configured app."""
         if not self.settings.tiktok_app_key:
+            return False
+        if self._store is None and not self.settings.sandbox and not self._database_path().exists():
+            # Nothing can be saved in a database that does not exist; don't create it just to ask.
             return False
         from commerce_mcp.store.tokens import TokenStore
 
@@ -139,9 +177,7 @@ class Services:
         """The Amazon MCF client, or NotConfigured naming the missing env vars."""
         await self.ensure_sandbox()
         if self._amazon is None:
-            missing = self.settings.amazon_missing()
-            if missing:
-                raise NotConfigured("Amazon SP-API", missing)
+            (await self.readiness("amazon")).require()
             from commerce_mcp.amazon.client import AmazonMcfClient
 
             store = await self.store()
@@ -167,3 +203,7 @@ class Services:
         if self._tempdir is not None:
             self._tempdir.cleanup()
             self._tempdir = None
+
+
+def _reason(exc: BaseException) -> str:
+    return getattr(exc, "strerror", None) or str(exc) or type(exc).__name__

@@ -195,3 +195,27 @@ async def test_token_expired_twice_replays_once_then_fails(
         await client.get_fulfillment_order("fault-exp-1")
     assert not isinstance(raised.value, errors.TokenExpired)
     assert len(sandbox.amazon_faults.fired) == fired + 2
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(("header", "at_least", "at_most"), [("7", 7.0, None), ("inf", 0.0, 1.0),
+                                                           ("1e12", 0.0, 1.0)])  # fmt: skip
+async def test_429_retry_after_from_the_fake_is_honoured_or_ignored(
+    sandbox: SandboxServers, header: str, at_least: float, at_most: float | None
+) -> None:  # matrix row 15, over loopback
+    sandbox.amazon_faults.clear()
+    clock = VirtualClock()
+    settings = Settings(_env_file=None, **sandbox.settings_overrides())  # type: ignore[arg-type]
+    amazon = AmazonMcfClient.from_settings(settings, store=MemoryStore(), clock=clock)
+    sandbox.amazon_faults.inject("/fba/inventory/v1/summaries", "status", 1, status=429,
+                                 body={"errors": [{"code": "QuotaExceeded", "message": "slow"}]},
+                                 headers={"retry-after": header})  # fmt: skip
+    try:
+        page = await amazon.get_inventory_summaries()
+    finally:
+        await amazon.aclose()
+        sandbox.amazon_faults.clear()
+    assert page.inventory_summaries
+    assert clock.sleeps
+    assert max(clock.sleeps) >= at_least
+    assert at_most is None or max(clock.sleeps) <= at_most

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from commerce_mcp.resilience.backoff import full_jitter, parse_retry_after
+from commerce_mcp.resilience.backoff import RETRY_AFTER_CAP, full_jitter, parse_retry_after
 
 NOW = 1_767_225_600.0
 
@@ -46,7 +46,12 @@ def test_full_jitter_uses_the_whole_range() -> None:
         ("7", 7.0),
         (" 7 ", 7.0),
         ("0", 0.0),
-        ("99999", 99999.0),
+        ("3600", 3600.0),
+        ("99999", RETRY_AFTER_CAP),
+        ("1e12", None),
+        ("inf", None),
+        ("Infinity", None),
+        ("nan", None),
         ("-1", None),
         ("+1", None),
         ("1.5", None),
@@ -70,14 +75,31 @@ def test_retry_after_http_date_waits_until_that_date() -> None:
 
 
 def test_retry_after_huge_values_are_bounded() -> None:
-    assert parse_retry_after("9" * 400, NOW) == 1e9
+    """A wait longer than the cap is a broken header: believed only up to the cap (an hour)."""
+    assert RETRY_AFTER_CAP == 3600.0
+    assert parse_retry_after("9" * 400, NOW) == RETRY_AFTER_CAP
+    assert parse_retry_after("1000000000000", NOW) == RETRY_AFTER_CAP
+    far = format_datetime(datetime(2099, 1, 1, tzinfo=UTC), usegmt=True)
+    assert parse_retry_after(far, NOW) == RETRY_AFTER_CAP
+    assert parse_retry_after("120", NOW, cap=60.0) == 60.0
 
 
-@given(value=st.text(max_size=60), now=st.floats(min_value=0, max_value=4e9))
-def test_retry_after_is_never_negative_nan_or_infinite(value: str, now: float) -> None:
-    """Property: whatever the header says, the delay is None or a finite number >= 0."""
-    delay = parse_retry_after(value, now)
-    assert delay is None or (math.isfinite(delay) and delay >= 0.0)
+@given(
+    value=st.one_of(
+        st.text(max_size=60),
+        st.integers().map(str),
+        st.floats().map(str),
+        st.datetimes(timezones=st.just(UTC)).map(lambda d: format_datetime(d, usegmt=True)),
+    ),
+    now=st.floats(min_value=0, max_value=4e9),
+    cap=st.floats(min_value=0, max_value=1e6, allow_nan=False),
+)
+def test_retry_after_is_none_or_within_zero_and_the_cap(value: str, now: float, cap: float) -> None:
+    """Law: any header value gives None or a finite float in [0, cap] (never negative, NaN, inf)."""
+    delay = parse_retry_after(value, now, cap=cap)
+    assert delay is None or (math.isfinite(delay) and 0.0 <= delay <= cap)
+    default = parse_retry_after(value, now)
+    assert default is None or 0.0 <= default <= RETRY_AFTER_CAP
 
 
 @given(

@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from commerce_mcp.errors import PaginationStopped
 from commerce_mcp.resilience.paging import PageGuard
 
 
@@ -70,3 +71,43 @@ def test_the_guard_always_stops_within_the_cap(tokens: list[str | None]) -> None
         if not guard.advance(token):
             break
     assert fetched <= 10
+
+
+def follow_all(
+    pages: dict[str | None, tuple[list[int], str | None]], guard: PageGuard
+) -> list[int]:
+    """The loop a client writes with ``follow``: it ends at the last page or raises."""
+    items: list[int] = []
+    token: str | None = None
+    while True:
+        page, upstream = pages[token]
+        items.extend(page)
+        token = guard.follow(upstream, platform="tiktok", operation="search_products")
+        if token is None:
+            return items
+
+
+def test_follow_walks_a_normal_listing_to_its_end() -> None:
+    pages = {None: ([1, 2], "t1"), "t1": ([3], "t2"), "t2": ([4], None)}
+    assert follow_all(pages, PageGuard()) == [1, 2, 3, 4]
+
+
+def test_follow_raises_a_clear_error_on_a_repeated_token() -> None:
+    pages: dict[str | None, tuple[list[int], str | None]] = {None: ([1], "S"), "S": ([2], "S")}
+    with pytest.raises(PaginationStopped) as caught:
+        follow_all(pages, PageGuard())
+    text = caught.value.describe()
+    assert "same page token" in text
+    assert "search_products" in text
+    assert "try again later" in text
+    assert caught.value.platform == "tiktok"
+
+
+def test_follow_raises_at_the_page_cap_and_says_to_narrow_the_request() -> None:
+    pages: dict[str | None, tuple[list[int], str | None]] = {None: ([0], "p1")}
+    for n in range(1, 100):
+        pages[f"p{n}"] = ([n], f"p{n + 1}")
+    with pytest.raises(PaginationStopped) as caught:
+        follow_all(pages, PageGuard(max_pages=5))
+    assert "after 5 page(s)" in caught.value.message
+    assert "narrow the request" in (caught.value.hint or "")

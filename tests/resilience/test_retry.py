@@ -23,6 +23,7 @@ from commerce_mcp.errors import (
     TokenExpired,
     TransientError,
 )
+from commerce_mcp.resilience.backoff import RETRY_AFTER_CAP
 from commerce_mcp.resilience.budget import RetryBudget
 from commerce_mcp.resilience.deadline import Deadline, deadline_scope
 from commerce_mcp.resilience.limiter import SPAPI_PLANS, RateLimiter, RatePlan
@@ -250,7 +251,7 @@ async def test_429_empties_the_bucket_and_backs_off_before_one_more_try() -> Non
 @pytest.mark.anyio
 async def test_retry_after_is_honoured_and_one_beyond_the_deadline_fails_fast() -> None:
     """Matrix #15: Retry-After 7 waits 7 s; an HTTP-date waits until then; -1 and abc are ignored
-    (jittered backoff instead); 99999 is beyond the deadline -> RateLimited(retry_after=99999) at once."""
+    (jittered backoff instead); 99999 is beyond the deadline -> RateLimited(retry_after=<the parser's cap>) at once."""
     h = Harness([status(429, **{"retry-after": "7"}), ok])
     assert await h.call() == OK
     assert h.script.times[1] - h.script.times[0] >= 7
@@ -267,9 +268,29 @@ async def test_retry_after_is_honoured_and_one_beyond_the_deadline_fails_fast() 
     h = Harness([status(429, **{"retry-after": "99999"}), ok])
     with pytest.raises(RateLimited) as caught:
         await h.call()
-    assert caught.value.retry_after == 99999
+    assert caught.value.retry_after == RETRY_AFTER_CAP  # bounded by the one parser
     assert len(h.script.times) == 1
     assert h.clock.monotonic() == 0
+
+
+@pytest.mark.anyio
+async def test_a_retry_after_longer_than_one_call_waits_is_reported_not_cut_short() -> None:
+    """A 100 s hint inside a 600 s deadline: retrying after the 60 s in-call cap would only earn
+    another 429, so the agent hears "retry after 100 s" at once and nothing more is sent."""
+    h = Harness([status(429, **{"retry-after": "100"}), ok])
+    with pytest.raises(RateLimited) as caught:
+        await h.call(seconds=600)
+    assert caught.value.retry_after == 100
+    assert len(h.script.times) == 1
+    assert h.clock.sleeps == []
+    assert "retry after 100" in caught.value.describe()
+
+
+@pytest.mark.anyio
+async def test_a_retry_after_within_the_cap_is_waited_in_full() -> None:
+    h = Harness([status(429, **{"retry-after": "50"}), ok])
+    assert await h.call(seconds=600) == OK
+    assert h.script.times[1] - h.script.times[0] >= 50
 
 
 @pytest.mark.anyio

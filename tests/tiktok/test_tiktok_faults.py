@@ -93,6 +93,29 @@ async def test_429_then_success_resigns_with_a_new_timestamp(
     assert first["sign"] != second["sign"]
 
 
+@pytest.mark.parametrize("header", ["inf", "1e12", "-5", "Infinity"])
+async def test_429_with_an_unusable_retry_after_backs_off_as_usual(
+    client: TikTokShopClient,
+    shop: Shop,
+    sandbox: SandboxServers,
+    sandbox_clock: SandboxClock,
+    header: str,
+) -> None:
+    """The header goes through the one bounded parser: `inf` is not "retry after inf s"."""
+    sandbox.tiktok_faults.inject(
+        ORDERS,
+        "status",
+        1,
+        status=429,
+        headers={"retry-after": header},
+        body={"code": 36009002, "message": "Too many requests.", "data": None, "request_id": "R"},
+    )
+    page = await client.search_orders(shop, page_size=2)
+    assert len(page.items) == 2
+    assert sandbox_clock.sleeps
+    assert max(sandbox_clock.sleeps) <= 1.0
+
+
 @pytest.mark.parametrize(
     ("kind", "options"),
     [

@@ -54,9 +54,11 @@ from commerce_mcp.amazon.regions import (
 )
 from commerce_mcp.amazon.transport import CallContext, SpApiTransport, current_call
 from commerce_mcp.config import Settings
+from commerce_mcp.readiness import amazon_readiness
 from commerce_mcp.resilience.budget import RetryBudget
 from commerce_mcp.resilience.clock import Clock, SystemClock
 from commerce_mcp.resilience.limiter import SPAPI_PLANS, RateLimiter, RatePlan
+from commerce_mcp.resilience.paging import PageGuard
 from commerce_mcp.resilience.retry import Attempt, OperationSpec, call_with_retries
 from commerce_mcp.resilience.singleflight import AccessToken, TokenProvider
 from commerce_mcp.store.base import StateStore
@@ -68,6 +70,9 @@ T = TypeVar("T")
 OUTBOUND = "/fba/outbound/2020-07-01"
 INVENTORY_PATH = "/fba/inventory/v1/summaries"
 MAX_SKUS_PER_CALL = 50
+#: A loop guard, not a limit: 200 pages of FBA inventory is more than one tool call's deadline
+#: lets us read at the published 2 requests/s.
+MAX_INVENTORY_PAGES = 200
 ATTEMPT_TIMEOUT = 20.0
 LWA_TIMEOUT = 10.0
 #: Used for operations without a published plan (the LWA token call).
@@ -129,7 +134,10 @@ class AmazonMcfClient:
         self._http = http or httpx.AsyncClient(timeout=httpx.Timeout(ATTEMPT_TIMEOUT, connect=5.0))
         self._tokens = TokenProvider(self._fetch_token, self._clock, refresh_ahead=300.0)
         self._transport = SpApiTransport(
-            self._http, on_rate_header=self._on_rate_header, default_timeout=ATTEMPT_TIMEOUT
+            self._http,
+            on_rate_header=self._on_rate_header,
+            default_timeout=ATTEMPT_TIMEOUT,
+            clock=self._clock,
         )
         self._outbound: Any = None
         self._inventories: Any = None
@@ -148,9 +156,7 @@ class AmazonMcfClient:
         limiter: RateLimiter | None = None,
     ) -> AmazonMcfClient:
         """Build the client from settings; NotConfigured names the env vars still missing."""
-        missing = settings.amazon_missing()
-        if missing:
-            raise errors.NotConfigured("Amazon SP-API", missing)
+        amazon_readiness(settings).require()
         assert settings.amazon_sp_api_client_secret is not None  # for mypy; checked above
         assert settings.amazon_sp_api_refresh_token is not None
         region: Region = settings.amazon_sp_api_region
@@ -502,7 +508,8 @@ class AmazonMcfClient:
     ) -> AsyncIterator[InventorySummary]:
         """Every inventory summary, fetching each next page at once (tokens expire after 30 s).
 
-        Pages are fetched ahead of the consumer so a slow consumer cannot let a token expire.
+        Pages are fetched ahead of the consumer so a slow consumer cannot let a token expire. A
+        repeated ``nextToken`` or more than ``MAX_INVENTORY_PAGES`` pages raises PaginationStopped.
         """
         skus = list(seller_skus) if seller_skus is not None else None
         if skus is not None and len(skus) > MAX_SKUS_PER_CALL:
@@ -512,11 +519,14 @@ class AmazonMcfClient:
                 ):
                     yield summary
             return
+        guard = PageGuard(max_pages=MAX_INVENTORY_PAGES)
         page = await self._inventory_page(skus, None, start_date_time)
         while True:
+            # A repeated nextToken or a runaway listing raises PaginationStopped here.
+            token = guard.follow(page.next_token, platform="amazon", operation=_INVENTORY.name)
             upcoming = (
-                asyncio.ensure_future(self._inventory_page(skus, page.next_token, start_date_time))
-                if page.next_token
+                asyncio.ensure_future(self._inventory_page(skus, token, start_date_time))
+                if token
                 else None
             )
             try:

@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 
 from commerce_mcp import errors
+from commerce_mcp.resilience.backoff import parse_retry_after
 from commerce_mcp.resilience.clock import Clock
 from commerce_mcp.resilience.singleflight import AccessToken, TokenProvider
 
@@ -77,8 +78,9 @@ async def fetch_access_token(
             **common,
         )
     if response.status_code == 429:
+        retry_after = parse_retry_after(response.headers.get("retry-after"), clock.wall())
         raise errors.RateLimited("Login with Amazon throttled the token request", code=code or None,
-                                 **common)  # fmt: skip
+                                 retry_after=retry_after, **common)  # fmt: skip
     raise errors.TransientError(
         f"Login with Amazon failed: HTTP {response.status_code} {code} ({description})",
         code=code or None,

@@ -5,13 +5,15 @@ installed in place of the library's own, sends it and judges the answer first. T
 library's gaps in one place: it never raises for a non-JSON error body (a bare 429, an HTML 500) and loses
 the status; it has no timeout by default; and it exposes ``x-amzn-RateLimit-Limit`` without acting on it.
 Every failure leaves here as a :mod:`commerce_mcp.errors` type carrying Amazon's code, message and
-``x-amzn-RequestId``.
+``x-amzn-RequestId``; a 429's ``Retry-After`` goes through the shared bounded parser, so the retry loop
+can honour it.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -20,6 +22,8 @@ from typing import Any
 import httpx
 
 from commerce_mcp import errors
+from commerce_mcp.resilience.backoff import parse_retry_after
+from commerce_mcp.resilience.clock import Clock, SystemClock
 
 log = logging.getLogger(__name__)
 
@@ -50,10 +54,12 @@ class SpApiTransport:
         *,
         on_rate_header: Callable[[str, str | None], None],
         default_timeout: float,
+        clock: Clock | None = None,
     ) -> None:
         self._http = http
         self._on_rate_header = on_rate_header
         self._default_timeout = default_timeout
+        self._clock = clock or SystemClock()
 
     async def request(
         self,
@@ -97,7 +103,7 @@ class SpApiTransport:
             ) from exc
         if 200 <= response.status_code < 300 or response.status_code in (400, 404):
             self._on_rate_header(call.operation, response.headers.get(RATE_HEADER))
-        raise_for_response(response, call.operation)
+        raise_for_response(response, call.operation, now_wall=self._clock.wall())
         return response
 
     async def aclose(self) -> None:
@@ -120,8 +126,13 @@ def _snippet(response: httpx.Response) -> str:
     return f"{kind}: {text!r}" if text else f"{kind}, empty body"
 
 
-def raise_for_response(response: httpx.Response, operation: str) -> None:
-    """Raise the :mod:`commerce_mcp.errors` type for an unusable answer; return for usable 2xx JSON."""
+def raise_for_response(
+    response: httpx.Response, operation: str, *, now_wall: float | None = None
+) -> None:
+    """Raise the :mod:`commerce_mcp.errors` type for an unusable answer; return for usable 2xx JSON.
+
+    ``now_wall`` (epoch seconds, from the client's clock) dates an HTTP-date ``Retry-After``.
+    """
     status = response.status_code
     request_id = response.headers.get(REQUEST_ID_HEADER)
     body, parsed = _body(response)
@@ -141,8 +152,12 @@ def raise_for_response(response: httpx.Response, operation: str) -> None:
         )
     code, message = _first_error(body)
     if status == 429:
+        retry_after = parse_retry_after(
+            response.headers.get("retry-after"), time.time() if now_wall is None else now_wall
+        )
         raise errors.RateLimited(
             message or "throttled by Amazon (HTTP 429, usage plan exhausted)",
+            retry_after=retry_after,
             code=code or "QuotaExceeded",
             hint="slow down; the call is retried automatically within its deadline",
             **common,

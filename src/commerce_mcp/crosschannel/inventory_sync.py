@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from commerce_mcp.crosschannel.skumap import SkuMap
 from commerce_mcp.errors import CommerceError, InvalidRequest
+from commerce_mcp.resilience.paging import PageGuard
 from commerce_mcp.tiktok.models import InventoryLevel, SkuInventoryUpdate
 
 if TYPE_CHECKING:
@@ -63,17 +64,21 @@ class ApplyReport:
 async def tiktok_products(
     tiktok: TikTokShopClient, shop: Shop, seller_skus: list[str] | None
 ) -> list[Product]:
+    """Every product (or those with the given seller SKUs), following all pages.
+
+    Stops with PaginationStopped rather than planning from a silently partial list.
+    """
     products: list[Product] = []
     token: str | None = None
-    for _ in range(MAX_PRODUCT_PAGES):
+    guard = PageGuard(max_pages=MAX_PRODUCT_PAGES)
+    while True:
         page = await tiktok.search_products(
             shop, seller_skus=seller_skus, page_size=100, page_token=token
         )
         products.extend(page.items)
-        token = page.next_page_token
-        if not token:
-            break
-    return products
+        token = guard.follow(page.next_page_token, platform="tiktok", operation="search_products")
+        if token is None:
+            return products
 
 
 def check_scope(skus: list[str] | None) -> None:

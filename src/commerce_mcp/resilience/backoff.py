@@ -8,7 +8,11 @@ import re
 from email.utils import parsedate_to_datetime
 
 _MAX_EXPONENT = 62  # 2**62 already dwarfs any cap; stops float overflow for absurd retry numbers
-_MAX_RETRY_AFTER = 10.0**9  # about 30 years: anything longer is "not within this call" either way
+RETRY_AFTER_CAP = 3600.0
+"""The longest ``Retry-After`` believed, in seconds. A tool call waits at most its deadline (45 s by
+default), so a longer hint only ever reaches the agent as "retry after N s"; an hour is already far
+past any throttling window either platform documents, and a bigger number (``99999999``, a date years
+away) is a broken header, not advice worth repeating to a person."""
 _SECONDS = re.compile(r"[0-9]+")
 
 
@@ -19,23 +23,27 @@ def full_jitter(retry_number: int, base: float, cap: float, rng: random.Random) 
     return rng.uniform(0.0, ceiling)
 
 
-def parse_retry_after(value: str | None, now_wall: float) -> float | None:
+def parse_retry_after(
+    value: str | None, now_wall: float, *, cap: float = RETRY_AFTER_CAP
+) -> float | None:
     """Seconds to wait from a ``Retry-After`` value (delta-seconds or an HTTP-date), or ``None``.
 
-    Like urllib3, only whole non-negative seconds or an HTTP-date are accepted (``-1``, ``+1``,
-    ``1.5`` and
-    garbage give ``None``); a date in the past gives ``0``. The result is never negative, NaN or
-    infinite.
+    The one parser for every platform's ``Retry-After``. Like urllib3, only whole non-negative
+    seconds or an HTTP-date are accepted (``-1``, ``+1``, ``1.5``, ``1e12``, ``inf`` and garbage give
+    ``None``); a date in the past gives ``0``. ``now_wall`` is the caller's wall clock (epoch
+    seconds), so a virtual clock in tests moves HTTP-dates too. The result is ``None`` or a finite
+    float in ``[0, cap]``.
     """
+    cap = max(0.0, cap) if math.isfinite(cap) else RETRY_AFTER_CAP
     if value is None:
         return None
     text = value.strip()
     if not text:
         return None
     if _SECONDS.fullmatch(text):
-        if len(text) > 10:
-            return _MAX_RETRY_AFTER
-        return min(float(int(text)), _MAX_RETRY_AFTER)
+        if len(text) > 10:  # don't build a huge int just to throw it away
+            return cap
+        return min(float(int(text)), cap)
     try:
         when = parsedate_to_datetime(text)
     except (TypeError, ValueError, IndexError, OverflowError):
@@ -46,4 +54,4 @@ def parse_retry_after(value: str | None, now_wall: float) -> float | None:
     delay = when.timestamp() - now_wall
     if math.isnan(delay):
         return None
-    return min(max(0.0, delay), _MAX_RETRY_AFTER)
+    return min(max(0.0, delay), cap)

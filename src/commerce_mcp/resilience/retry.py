@@ -59,6 +59,7 @@ class RetryPolicy:
     transient_base: float = 0.25
     cap: float = 20.0
     retry_after_cap: float = 60.0
+    """The longest server-requested wait slept inside one call; a longer one is reported instead."""
     attempt_timeout: float = 20.0
     bad_response_attempts: int = 2
     """An unparseable answer rarely fixes itself: one retry, then report it."""
@@ -213,11 +214,16 @@ def _throttle_delay(
         raise error
     delay = full_jitter(state.throttled, policy.throttle_base, policy.cap, rng)
     if error.retry_after is not None:
-        if error.retry_after > deadline.remaining():
-            # The platform told us when; say it to the agent instead of sleeping past the deadline.
+        # The platform said when. Retrying earlier only earns another 429, so either wait the
+        # whole hint or, when this call cannot afford it, hand the hint to the agent right away
+        # (RateLimited keeps retry_after) instead of sleeping into the deadline.
+        if error.retry_after >= deadline.remaining():
             _note(error, f"retry-after beyond this call's deadline; {state.summary()}")
             raise error
-        delay = max(delay, min(error.retry_after, policy.retry_after_cap))
+        if error.retry_after > policy.retry_after_cap:
+            _note(error, f"retry-after longer than one call waits; {state.summary()}")
+            raise error
+        delay = max(delay, error.retry_after)
     _stop_if_past_deadline(error, delay, state, deadline)
     return delay
 

@@ -207,14 +207,3 @@ def from_transport(error: httpx.HTTPError, operation: str) -> errors.CommerceErr
         "for a write, check its result before repeating it",
         common,
     )
-
-
-def retry_after_seconds(value: str | None) -> float | None:
-    """``Retry-After`` in seconds (delta-seconds form only; dates are rare and ignored)."""
-    if value is None:
-        return None
-    try:
-        seconds = float(value.strip())
-    except ValueError:
-        return None
-    return seconds if seconds >= 0 else None

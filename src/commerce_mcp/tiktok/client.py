@@ -21,6 +21,7 @@ from pydantic import BaseModel
 
 from commerce_mcp import errors
 from commerce_mcp.config import Settings
+from commerce_mcp.readiness import ChannelReadiness, tiktok_readiness
 from commerce_mcp.resilience.budget import RetryBudget
 from commerce_mcp.resilience.clock import Clock, SystemClock
 from commerce_mcp.resilience.deadline import current_deadline
@@ -136,21 +137,20 @@ class TikTokShopClient:
         store: StateStore,
         clock: Clock | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
-        has_stored_tokens: bool = False,
+        readiness: ChannelReadiness | None = None,
     ) -> TikTokShopClient:
         """Build a client from settings; raises NotConfigured naming the missing env vars.
 
-        ``has_stored_tokens``: `commerce-mcp tiktok authorize` saved a token pair in the store, so
-        no token env var is needed.
+        ``readiness``: the channel's readiness as the caller computed it with the store in view
+        (:meth:`commerce_mcp.services.Services.readiness`); without it only the environment counts.
         """
-        missing = [
-            name
-            for name in settings.tiktok_missing()
-            if not (has_stored_tokens and name.startswith("TIKTOK_ACCESS_TOKEN"))
-        ]
-        if missing:
-            raise errors.NotConfigured("TikTok Shop", missing)
-        assert settings.tiktok_app_key is not None  # guaranteed by tiktok_missing()
+        if readiness is None:
+            readiness = tiktok_readiness(settings, has_stored_tokens=False)
+        if readiness.channel != "tiktok":
+            raise ValueError(f"readiness of {readiness.channel}, not tiktok")
+        readiness.require()
+        # Ready implies the app key and secret are set; the tokens come from env or the store.
+        assert settings.tiktok_app_key is not None
         assert settings.tiktok_app_secret is not None
         clock = clock or SystemClock()
         http = httpx.AsyncClient(

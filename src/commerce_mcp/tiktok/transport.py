@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 import httpx
 
 from commerce_mcp import errors
+from commerce_mcp.resilience.backoff import parse_retry_after
 from commerce_mcp.resilience.clock import Clock
 from commerce_mcp.tiktok import classify
 from commerce_mcp.tiktok.signing import sign
@@ -109,13 +111,21 @@ class SignedTransport:
             )
         except httpx.HTTPError as error:
             raise classify.from_transport(error, operation) from error
-        return parse_envelope(response, operation)
+        return parse_envelope(response, operation, now_wall=self._clock.wall())
 
 
-def parse_envelope(response: httpx.Response, operation: str) -> dict[str, Any]:
-    """The ``data`` of a successful envelope; otherwise the classified error."""
+def parse_envelope(
+    response: httpx.Response, operation: str, *, now_wall: float | None = None
+) -> dict[str, Any]:
+    """The ``data`` of a successful envelope; otherwise the classified error.
+
+    ``now_wall`` (epoch seconds, from the client's clock) dates an HTTP-date ``Retry-After``; the
+    token endpoints, which run outside any injected clock, fall back to the system time.
+    """
     status = response.status_code
-    retry_after = classify.retry_after_seconds(response.headers.get("retry-after"))
+    retry_after = parse_retry_after(
+        response.headers.get("retry-after"), time.time() if now_wall is None else now_wall
+    )
     try:
         payload = response.json()
     except (ValueError, UnicodeDecodeError):

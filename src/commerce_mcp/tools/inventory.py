@@ -16,7 +16,9 @@ from mcp.types import CallToolResult
 from pydantic import BaseModel, Field
 
 from commerce_mcp.amazon.models import InventorySummary
+from commerce_mcp.crosschannel.inventory_sync import MAX_PRODUCT_PAGES
 from commerce_mcp.errors import NotConfigured
+from commerce_mcp.resilience.paging import PageGuard
 from commerce_mcp.services import Services
 from commerce_mcp.tiktok.client import TikTokShopClient
 from commerce_mcp.tiktok.models import Shop
@@ -116,6 +118,8 @@ async def tiktok_stock(
     )
     for batch in batches:
         token: str | None = None
+        # Every product of a shop: up to MAX_PRODUCT_PAGES pages of 100; a SKU batch: a few pages.
+        guard = PageGuard(max_pages=MAX_PRODUCT_PAGES)
         while True:
             page = await client.search_products(
                 shop, seller_skus=batch, page_size=100, page_token=token
@@ -125,8 +129,10 @@ async def tiktok_stock(
                     product_ids.append(product.id)
                 else:
                     sku_ids += [s.id for s in product.skus if s.seller_sku in batch]
-            token = page.next_page_token
-            if not token:
+            token = guard.follow(
+                page.next_page_token, platform="tiktok", operation="search_products"
+            )
+            if token is None:
                 break
     if not product_ids and not sku_ids:
         return {}

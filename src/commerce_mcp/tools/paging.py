@@ -15,7 +15,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from commerce_mcp.errors import InvalidRequest
+from commerce_mcp.errors import InvalidRequest, PaginationStopped
 
 Limit = Annotated[
     int, Field(ge=1, le=100, description="Most items to return (1-100). Use `cursor` for more.")
@@ -74,10 +74,21 @@ def decode_cursor(tool: str, cursor: str | None) -> PagePosition:
 def next_position(
     position: PagePosition, page_size: int, limit: int, upstream_next: str | None
 ) -> PagePosition | None:
-    """Where the following page starts, given a platform page of ``page_size`` items."""
+    """Where the following page starts, given a platform page of ``page_size`` items.
+
+    A platform that answers a page token with that same token would hand the agent the same
+    cursor forever; that is refused with PaginationStopped.
+    """
     end = position.offset + limit
     if end < page_size:
         return PagePosition(position.token, end)
+    if upstream_next and upstream_next == position.token:
+        raise PaginationStopped(
+            "the platform returned the page token it was just given, so the next cursor would "
+            "repeat this page forever",
+            hint="the platform's paging is misbehaving; use the items returned so far, or try "
+            "again later",
+        )
     if upstream_next:
         return PagePosition(upstream_next, 0)
     return None

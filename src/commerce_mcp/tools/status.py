@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 
 from commerce_mcp.config import TOOLSETS
 from commerce_mcp.errors import CommerceError
+from commerce_mcp.readiness import TIKTOK_TOKEN_SETTING
 from commerce_mcp.services import Services
 from commerce_mcp.tools._common import READ, ToolResult, respond, tool_boundary
 
@@ -20,7 +21,11 @@ STATUS_PROBE_SECONDS = 8.0
 
 class ChannelStatus(BaseModel):
     channel: Literal["tiktok", "amazon"]
-    configured: bool = Field(description="All credentials needed for API calls are set.")
+    configured: bool = Field(description="All credentials needed for API calls are available.")
+    readiness: Literal["ready", "ready_via_stored_tokens", "missing_settings"] = Field(
+        description="Where the credentials come from: env settings, tokens saved by "
+        "`commerce-mcp tiktok authorize`, or missing."
+    )
     missing: list[str] = Field(default_factory=list, description="Env vars still to set.")
     mode: Literal["live", "sandbox", "amazon-sandbox"]
     account: str | None = Field(default=None, description="Seller id / default shop.")
@@ -72,17 +77,22 @@ async def build_status(services: Services, *, check_shops: bool) -> ConnectionSt
     """Assemble the status; a failing probe is reported in the result, never raised."""
     await services.ensure_sandbox()
     settings = services.settings
+    tiktok_ready = await services.readiness("tiktok")
+    amazon_ready = await services.readiness("amazon")
     tiktok = ChannelStatus(
         channel="tiktok",
-        configured=not settings.tiktok_missing(),
-        missing=settings.tiktok_missing(),
+        configured=tiktok_ready.ready,
+        readiness=tiktok_ready.state.value,
+        missing=list(tiktok_ready.missing),
         mode="sandbox" if settings.sandbox else "live",
         account=settings.tiktok_shop_id,
+        error=tiktok_ready.note,
     )
     amazon = ChannelStatus(
         channel="amazon",
-        configured=not settings.amazon_missing(),
-        missing=settings.amazon_missing(),
+        configured=amazon_ready.ready,
+        readiness=amazon_ready.state.value,
+        missing=list(amazon_ready.missing),
         mode="sandbox"
         if settings.sandbox
         else ("amazon-sandbox" if settings.amazon_sp_api_sandbox else "live"),
@@ -99,7 +109,10 @@ async def build_status(services: Services, *, check_shops: bool) -> ConnectionSt
     next_steps = []
     for channel in (tiktok, amazon):
         if channel.missing:
-            next_steps.append(f"{channel.channel}: set {', '.join(channel.missing)}")
+            step = f"{channel.channel}: set {', '.join(channel.missing)}"
+            if channel.channel == "tiktok" and TIKTOK_TOKEN_SETTING in channel.missing:
+                step += " (or run `commerce-mcp tiktok authorize` to save the seller's tokens)"
+            next_steps.append(step)
     if not settings.writes_enabled:
         next_steps.append(
             "writes are off: set COMMERCE_MCP_ALLOW_WRITES=true to enable shipping, inventory"
@@ -128,9 +141,12 @@ def render_status(status: ConnectionStatus) -> str:
         f" toolsets: {','.join(status.toolsets) or 'none'}"
     ]
     for ch in status.channels:
-        state = (
-            "configured" if ch.configured else f"NOT configured (missing {', '.join(ch.missing)})"
-        )
+        if not ch.configured:
+            state = f"NOT configured (missing {', '.join(ch.missing)})"
+        elif ch.readiness == "ready_via_stored_tokens":
+            state = "configured (saved seller tokens)"
+        else:
+            state = "configured"
         parts = [f"{ch.channel}: {state}", f"mode {ch.mode}"]
         if ch.account:
             parts.append(f"account {ch.account}")

@@ -12,6 +12,7 @@ from mcp.types import CallToolResult
 from pydantic import BaseModel, Field, field_validator
 
 from commerce_mcp.errors import CommerceError, InvalidRequest, NotFound
+from commerce_mcp.resilience.paging import PageGuard
 from commerce_mcp.services import Services
 from commerce_mcp.tiktok.client import TikTokShopClient
 from commerce_mcp.tiktok.models import (
@@ -319,6 +320,7 @@ async def plan_stock_changes(
     for start in range(0, len(wanted), 10):
         batch = wanted[start : start + 10]
         token: str | None = None
+        guard = PageGuard()
         while True:
             page = await client.search_products(
                 shop, seller_skus=batch, page_size=100, page_token=token
@@ -327,8 +329,10 @@ async def plan_stock_changes(
                 for sku in product.skus:
                     if sku.seller_sku in batch:
                         where[sku.seller_sku] = (sku.id, product.id)
-            token = page.next_page_token
-            if not token:
+            token = guard.follow(
+                page.next_page_token, platform="tiktok", operation="search_products"
+            )
+            if token is None:
                 break
     missing = [sku for sku in wanted if sku not in where]
     if missing:
@@ -1032,7 +1036,9 @@ async def _content_page(
 ) -> tuple[list[RankedItem], str | None, int]:
     """One ranked page of videos or LIVE sessions (or the one LIVE session ``item_id``)."""
     token = position.token
-    for _ in range(20 if item_id else 1):
+    # Looking for one item walks at most 20 pages; a repeated token stops it with a clear error.
+    guard = PageGuard(max_pages=20)
+    while True:
         items: list[RankedItem] = []
         if kind == "video":
             videos = await client.video_performance_list(
@@ -1084,9 +1090,9 @@ async def _content_page(
         match = [i for i in items if i.id == item_id]
         if match:
             return match, None, 1
-        if not upstream_next:
+        token = guard.follow(upstream_next, platform="tiktok", operation=f"{kind}_performance")
+        if token is None:
             break
-        token = upstream_next
     raise NotFound(
         f"no {kind} {item_id} in this date window",
         platform="tiktok",
