@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -33,7 +34,15 @@ def _parser() -> argparse.ArgumentParser:
         )
         return p
 
-    with_sandbox(sub.add_parser("serve", help="run the MCP server over stdio (default)"))
+    serve = with_sandbox(sub.add_parser("serve", help="run the MCP server (stdio by default)"))
+    serve.add_argument(
+        "--transport",
+        choices=("stdio", "http"),
+        default=os.environ.get("COMMERCE_MCP_TRANSPORT", "stdio"),
+        help="stdio (one client) or streamable HTTP (hosted; see README 'Hosting')",
+    )
+    serve.add_argument("--host", help="HTTP bind address (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="HTTP port (default 8000)")
     with_sandbox(sub.add_parser("tools", help="list the tools, one line each"))
     call = with_sandbox(sub.add_parser("call", help="call one tool and print what the model sees"))
     call.add_argument("tool", help="tool name, e.g. get_connection_status")
@@ -77,6 +86,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     ask.add_argument("--max-turns", type=int, default=12, help="tool-use rounds before giving up")
     ask.add_argument("--yes", action="store_true", help="run write tools without asking y/N")
+    from commerce_mcp.hosting.cli import add_parser as add_tenants_parser
+
+    add_tenants_parser(sub)
     return parser
 
 
@@ -85,8 +97,16 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = _parser().parse_args(argv)
     command = args.command or "serve"
     sandbox = bool(getattr(args, "sandbox", False))
+    if command == "serve" and getattr(args, "transport", "stdio") == "http":
+        from commerce_mcp.hosting.serve import run_http
+
+        raise SystemExit(run_http(sandbox=sandbox, host=args.host, port=args.port))
     if command == "serve":
         raise SystemExit(_serve(sandbox))
+    if command == "tenants":
+        from commerce_mcp.hosting import cli as tenants_cli
+
+        raise SystemExit(asyncio.run(tenants_cli.run(args)))
     if command == "tools":
         raise SystemExit(asyncio.run(_tools(sandbox)))
     if command == "call":

@@ -89,6 +89,10 @@ class Services:
 
     # Store ------------------------------------------------------------------------------------
 
+    def use_store(self, store: StateStore) -> None:
+        """Use ``store`` instead of the SQLite file (hosted mode: one tenant's view of the shared store)."""
+        self._store = store
+
     async def store(self) -> StateStore:
         """The state store (SQLite in :meth:`state_dir`), opened on first use."""
         async with self._lock:

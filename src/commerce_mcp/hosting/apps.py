@@ -1,0 +1,121 @@
+"""One running MCP app per tenant, started on first use and stopped when idle or over the bound.
+
+Each app is the SDK's streamable HTTP session manager (stateless, JSON responses) around a server built
+for that tenant's services. Stopping it exits the server's lifespan, which closes the tenant's clients.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+import anyio
+from anyio.abc import TaskGroup
+from mcp.server.transport_security import TransportSecuritySettings
+from starlette.types import Receive, Scope, Send
+
+from commerce_mcp.server import build_server
+from commerce_mcp.services import Services
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TenantApp:
+    """A tenant's MCP server, its session manager, and which of its tools write."""
+
+    tenant: str
+    services: Services
+    write_tools: frozenset[str]
+    handle: Callable[[Scope, Receive, Send], Awaitable[None]]
+    stop: anyio.Event = field(default_factory=anyio.Event)
+    used: float = field(default_factory=time.monotonic)
+
+
+class TenantApps:
+    """Running apps by tenant (LRU, bounded, idle ones stopped)."""
+
+    def __init__(
+        self,
+        *,
+        build_services: Callable[[str], Awaitable[Services]],
+        security: TransportSecuritySettings,
+        max_body_bytes: int,
+        max_apps: int,
+        idle_seconds: float = 900.0,
+    ) -> None:
+        self._build_services = build_services
+        self._security = security
+        self._max_body = max_body_bytes
+        self._max = max_apps
+        self._idle = idle_seconds
+        self._apps: OrderedDict[str, TenantApp] = OrderedDict()
+        self._lock = anyio.Lock()
+        self._group: TaskGroup | None = None
+
+    def attach(self, group: TaskGroup) -> None:
+        """The task group apps run in (the HTTP app's lifespan owns it)."""
+        self._group = group
+
+    async def get(self, tenant: str) -> TenantApp:
+        async with self._lock:
+            app = self._apps.pop(tenant, None)
+            if app is None:
+                app = await self._start(tenant)
+            app.used = time.monotonic()
+            self._apps[tenant] = app
+            self._evict()
+        return app
+
+    async def _start(self, tenant: str) -> TenantApp:
+        if self._group is None:
+            raise RuntimeError("the HTTP app has not started")
+        services = await self._build_services(tenant)
+        server = build_server(services)
+        server.streamable_http_app(
+            stateless_http=True,
+            json_response=True,
+            transport_security=self._security,
+            max_request_body_size=self._max_body,
+        )
+        manager = server.session_manager
+        write_tools = frozenset(
+            tool.name
+            for tool in await server.list_tools()
+            if tool.annotations is not None and tool.annotations.read_only_hint is False
+        )
+        app = TenantApp(tenant, services, write_tools, manager.handle_request)
+        ready = anyio.Event()
+
+        async def run() -> None:
+            async with manager.run():
+                ready.set()
+                await app.stop.wait()
+
+        self._group.start_soon(run)
+        await ready.wait()
+        log.info("started the MCP app for tenant %s", tenant)
+        return app
+
+    def _evict(self) -> None:
+        now = time.monotonic()
+        while len(self._apps) > self._max:
+            self._apps.popitem(last=False)[1].stop.set()
+        for name, app in list(self._apps.items()):
+            if now - app.used > self._idle:
+                app.stop.set()
+                del self._apps[name]
+
+    async def forget(self, tenant: str) -> None:
+        async with self._lock:
+            app = self._apps.pop(tenant, None)
+        if app is not None:
+            app.stop.set()
+
+    def stop_all(self) -> None:
+        for app in self._apps.values():
+            app.stop.set()
+        self._apps.clear()
