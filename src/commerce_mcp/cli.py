@@ -76,7 +76,11 @@ def _parser() -> argparse.ArgumentParser:
         help="wait for the consent redirect on http://127.0.0.1:PORT/ (register it as redirect URL)",
     )
     authorize.add_argument("--timeout", type=float, default=600.0, help="seconds to wait")
-    with_sandbox(tiktok_sub.add_parser("shops", help="list the authorized shops"))
+    authorize.add_argument(
+        "--tenant", help="hosted mode: store the tokens for this tenant (its TikTok app)"
+    )
+    shops = with_sandbox(tiktok_sub.add_parser("shops", help="list the authorized shops"))
+    shops.add_argument("--tenant", help="hosted mode: this tenant's shops")
     ask = with_sandbox(
         sub.add_parser("ask", help="ask Claude a question; it answers with the tools")
     )
@@ -123,9 +127,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     if command == "tiktok":
         if args.tiktok_command == "authorize":
             raise SystemExit(
-                asyncio.run(_tiktok_authorize(sandbox, args.code, args.callback_port, args.timeout))
+                asyncio.run(
+                    _tiktok_authorize(
+                        sandbox, args.code, args.callback_port, args.timeout, args.tenant
+                    )
+                )
             )
-        raise SystemExit(asyncio.run(_tiktok_shops(sandbox)))
+        raise SystemExit(asyncio.run(_tiktok_shops(sandbox, args.tenant)))
     if command == "demo":
         from commerce_mcp.demo import run_demo
 
@@ -218,11 +226,15 @@ async def _call(tool: str, arguments: dict[str, Any], fmt: str, sandbox: bool) -
     return 1 if result.is_error else 0
 
 
-async def _tiktok_shops(sandbox: bool) -> int:
+async def _tiktok_shops(sandbox: bool, tenant: str | None = None) -> int:
     from commerce_mcp.errors import CommerceError
 
     services = _services(sandbox)
     try:
+        if tenant is not None:
+            from commerce_mcp.hosting.tenants import services_of_tenant
+
+            services = await services_of_tenant(services, tenant)
         shops = await (await services.tiktok()).list_shops(refresh=True)
     except CommerceError as exc:
         print(f"error: {exc.describe()}", file=sys.stderr)
@@ -237,7 +249,11 @@ async def _tiktok_shops(sandbox: bool) -> int:
 
 
 async def _tiktok_authorize(
-    sandbox: bool, code: str | None, callback_port: int | None, wait_seconds: float
+    sandbox: bool,
+    code: str | None,
+    callback_port: int | None,
+    wait_seconds: float,
+    tenant: str | None = None,
 ) -> int:
     """Print the consent link, take the code (flag, loopback redirect or paste), store the tokens."""
     import secrets
@@ -257,6 +273,10 @@ async def _tiktok_authorize(
 
     services = _services(sandbox)
     try:
+        if tenant is not None:
+            from commerce_mcp.hosting.tenants import services_of_tenant
+
+            services = await services_of_tenant(services, tenant)
         await services.ensure_sandbox()
         settings = services.settings
         missing = tiktok_authorize_missing(settings)

@@ -57,6 +57,8 @@ class Services:
     _amazon: AmazonMcfClient | None = None
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _tempdir: tempfile.TemporaryDirectory[str] | None = None
+    #: Services this one borrows from (their store), closed with it.
+    closing_too: Services | None = None
 
     @classmethod
     def from_env(cls, *, sandbox: bool = False, **overrides: Any) -> Services:
@@ -193,7 +195,7 @@ class Services:
         return self._amazon
 
     async def aclose(self) -> None:
-        """Close clients and the store; stop a sandbox this object started."""
+        """Close clients and the store; stop a sandbox this object started (and ``closing_too``)."""
         for closer in (self._tiktok, self._amazon, self._store):
             if closer is not None:
                 try:
@@ -207,6 +209,9 @@ class Services:
         if self._tempdir is not None:
             self._tempdir.cleanup()
             self._tempdir = None
+        if self.closing_too is not None:
+            await self.closing_too.aclose()
+            self.closing_too = None
 
 
 def _reason(exc: BaseException) -> str:

@@ -98,3 +98,33 @@ def test_tenants_add_list_key_revoke_and_remove(tmp_path: Path) -> None:
     assert _cli("tenants", "list", env=env).stdout == ""
     refused = _cli("tenants", "add", "bad name!", env=env)
     assert refused.returncode == 1 and "not a valid tenant name" in refused.stderr
+
+
+def test_tiktok_authorize_for_a_tenant_stores_tokens_only_that_tenant_sees(
+    tmp_path: Path,
+) -> None:
+    from commerce_mcp.sandbox import credentials
+    from tests.support.sandbox import private_sandbox
+
+    with private_sandbox() as fakes:
+        app = {
+            name.upper(): str(value)
+            for name, value in fakes.settings_overrides().items()
+            if name.startswith("tiktok_") and not name.endswith(("access_token", "refresh_token"))
+        }
+        env = {
+            "COMMERCE_MCP_STATE_DIR": str(tmp_path),
+            "COMMERCE_MCP_ENCRYPTION_KEY": Fernet.generate_key().decode(),
+        }
+        for name in ("shop-one", "shop-two"):
+            assert _cli("tenants", "add", name, "--from-env", env={**env, **app}).returncode == 0
+        authorized = _cli(
+            "tiktok", "authorize", "--tenant", "shop-one", "--code", credentials.TIKTOK_AUTH_CODE,
+            env=env,
+        )  # fmt: skip
+        assert authorized.returncode == 0, authorized.stderr
+        assert "Authorized seller" in authorized.stdout
+        one = _cli("tiktok", "shops", "--tenant", "shop-one", env=env)
+        two = _cli("tiktok", "shops", "--tenant", "shop-two", env=env)
+    assert one.returncode == 0 and "Sandbox Glow Co" in one.stdout
+    assert two.returncode != 0 and "tiktok authorize" in (two.stdout + two.stderr)

@@ -158,3 +158,20 @@ def tenant_services(config: TenantConfig, base: Settings, store: StateStore) -> 
     services = Services(settings=config.settings(base))
     services.use_store(PrefixedStore(store, config.name))
     return services
+
+
+async def services_of_tenant(control: Services, name: str) -> Services:
+    """Services for the tenant ``name``, from the control services' store (for CLI commands).
+
+    The returned services close the control services' store with their own when closed.
+    """
+    from commerce_mcp.hosting.settings import HostingSettings
+
+    store = await control.store()
+    config = await TenantDirectory(store, HostingSettings().commerce_mcp_encryption_key).require(
+        name
+    )
+    services = Services(settings=config.settings(control.settings), clock=control.clock)
+    services.use_store(PrefixedStore(store, name))
+    services.closing_too = control
+    return services
