@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import anyio
 import httpx
 import httpx2
 import jwt
@@ -266,3 +267,52 @@ async def test_a_public_address_without_authentication_refuses_to_start(tmp_path
             await build_hosted(hosting, control, auth_off=auth_off)
         assert "COMMERCE_MCP_" in str(refused.value)
     await control.aclose()
+
+
+@pytest.mark.anyio
+async def test_a_tiktok_order_fulfilled_by_one_tenant_shows_no_link_to_another(
+    hosted: Hosted, issuer: LocalIssuer, two_sellers: tuple[Any, Any]
+) -> None:
+    from tests.support.sandbox import shippable_tiktok_orders
+
+    order = shippable_tiktok_orders(two_sellers[0])[1]
+    token_a = issuer.token(audience=hosted.public_url, subject="tenant-a")
+    token_b = issuer.token(audience=hosted.public_url, subject="tenant-b")
+    async with _client(hosted, token_a) as a, _client(hosted, token_b) as b:
+        preview = await a.call_tool("fulfill_tiktok_order_with_mcf", {"order_id": order})
+        confirm = {
+            "order_id": order,
+            "confirmation_token": preview.structured_content["confirmation_token"],
+        }  # type: ignore[index]
+        linked = await a.call_tool("fulfill_tiktok_order_with_mcf", confirm)
+        seen_by_a = await a.call_tool("get_order", {"order_id": order})
+        seen_by_b = await b.call_tool("get_order", {"order_id": order})
+    mcf_id = (linked.structured_content or {})["mcf_order_id"]
+    assert mcf_id in json.dumps(seen_by_a.structured_content)
+    assert mcf_id not in json.dumps(seen_by_b.structured_content)
+
+
+@pytest.mark.anyio
+async def test_a_slow_call_does_not_hold_up_other_clients(
+    hosted: Hosted, issuer: LocalIssuer, two_sellers: tuple[Any, Any]
+) -> None:
+    seller_a = two_sellers[0]
+    seller_a.amazon_faults.inject("/fba/outbound/2020-07-01/fulfillmentOrders", "slow", delay=0.05)
+    token_a = issuer.token(audience=hosted.public_url, subject="tenant-a")
+    token_b = issuer.token(audience=hosted.public_url, subject="tenant-b")
+    slow_done = anyio.Event()
+
+    async def slow() -> None:
+        async with _client(hosted, token_a) as a:
+            await a.call_tool("list_mcf_orders", {"limit": 5})
+        slow_done.set()
+
+    try:
+        async with anyio.create_task_group() as group:
+            group.start_soon(slow)
+            async with _client(hosted, token_b) as b:
+                for _ in range(3):
+                    assert not (await b.call_tool("get_connection_status", {})).is_error
+            assert not slow_done.is_set()  # B finished three calls while A's was still running
+    finally:
+        seller_a.amazon_faults.clear()
