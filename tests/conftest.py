@@ -32,6 +32,20 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     return
 
 
+@pytest.fixture(scope="session")
+def redis_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """One real ``redis-server`` for the whole session, started only when a test asks for it.
+
+    Tests share it safely by giving every store or limiter its own key prefix
+    (:func:`tests.support.redis_server.fresh_prefix`). Skips when the binary is absent.
+    """
+    from tests.support.redis_server import RedisServer
+
+    server = RedisServer(tmp_path_factory.mktemp("redis")).start()
+    yield server
+    server.stop()
+
+
 @pytest.fixture(scope="module")
 def sandbox() -> Iterator[object]:
     """Fake platforms on loopback, fresh for each test module (about half a second to start).

@@ -15,6 +15,8 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 TOOLSETS = ("tiktok", "amazon", "crosschannel")
+#: URL schemes COMMERCE_MCP_STATE_URL accepts (Redis over TCP, TLS, or a Unix socket).
+STATE_URL_SCHEMES = ("redis://", "rediss://", "unix://")
 AmazonRegion = Literal["na", "eu", "fe"]
 TikTokRegion = Literal["row", "us"]
 
@@ -61,6 +63,9 @@ class Settings(BaseSettings):
     commerce_mcp_toolsets: str = ",".join(TOOLSETS)
     commerce_mcp_log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
     commerce_mcp_state_dir: Path | None = None
+    #: ``redis://…`` (or ``rediss://``, ``unix://``): keep state in Redis, shared by every replica.
+    #: Unset: SQLite in the state directory. A secret, since the URL may carry a password.
+    commerce_mcp_state_url: SecretStr | None = None
     commerce_mcp_deadline_seconds: float = Field(default=45.0, gt=0, le=600)
     commerce_mcp_sku_map: str | None = None
     commerce_mcp_carrier_map: str | None = None
@@ -77,6 +82,14 @@ class Settings(BaseSettings):
     def _lower(cls, value: Any) -> Any:
         return value.lower() if isinstance(value, str) else value
 
+    @field_validator("commerce_mcp_state_url")
+    @classmethod
+    def _redis_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().lower().startswith(STATE_URL_SCHEMES):
+            # Say which schemes work, never echo the URL (it may hold a password).
+            raise ValueError(f"must start with one of {', '.join(STATE_URL_SCHEMES)}")
+        return value
+
     @field_validator("*", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: Any) -> Any:
@@ -88,6 +101,12 @@ class Settings(BaseSettings):
     @property
     def sandbox(self) -> bool:
         return self.commerce_mcp_sandbox
+
+    @property
+    def state_url(self) -> str | None:
+        """The Redis URL of the shared state store, or None for the SQLite default."""
+        url = self.commerce_mcp_state_url
+        return url.get_secret_value() if url is not None else None
 
     @property
     def writes_enabled(self) -> bool:

@@ -96,8 +96,19 @@ class Services:
         self._store = store
 
     async def store(self) -> StateStore:
-        """The state store (SQLite in :meth:`state_dir`), opened on first use."""
+        """The state store, opened on first use: Redis when ``COMMERCE_MCP_STATE_URL`` is set
+        (shared by replicas), otherwise SQLite in :meth:`state_dir`."""
         async with self._lock:
+            if self._store is None and self.settings.state_url is not None:
+                from commerce_mcp.store.redis import RedisStore
+
+                redis_store = RedisStore.from_url(self.settings.state_url)
+                try:
+                    await redis_store.ping()  # fail here, clearly, rather than mid-call
+                except StateStoreUnavailable:
+                    await redis_store.close()
+                    raise
+                self._store = redis_store
             if self._store is None:
                 from commerce_mcp.store.sqlite import SqliteStore
 
@@ -171,7 +182,12 @@ class Services:
         """True when `commerce-mcp tiktok authorize` stored tokens for the configured app."""
         if not self.settings.tiktok_app_key:
             return False
-        if self._store is None and not self.settings.sandbox and not self._database_path().exists():
+        if (
+            self._store is None
+            and not self.settings.sandbox
+            and self.settings.state_url is None
+            and not self._database_path().exists()
+        ):
             # Nothing can be saved in a database that does not exist; don't create it just to ask.
             return False
         from commerce_mcp.store.tokens import TokenStore

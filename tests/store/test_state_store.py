@@ -1,4 +1,5 @@
-"""The state stores: the same contract for SQLite and memory, plus SQLite's file and process safety."""
+"""The state stores: the same contract for SQLite, memory and Redis, plus SQLite's file and process
+safety (Redis's own cross-replica tests are in test_redis_store.py)."""
 
 from __future__ import annotations
 
@@ -12,21 +13,26 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from tests.support.redis_server import fresh_prefix
 
 from commerce_mcp.config import load_settings
 from commerce_mcp.store.base import StateStore
 from commerce_mcp.store.memory import MemoryStore
 from commerce_mcp.store.paths import default_database_path, default_state_dir
+from commerce_mcp.store.redis import RedisStore
 from commerce_mcp.store.sqlite import SqliteStore
 
 
-@pytest.fixture(params=["sqlite", "memory"])
+@pytest.fixture(params=["sqlite", "memory", "redis"])
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[StateStore]:
-    opened: StateStore = (
-        SqliteStore.open(tmp_path / "state" / "db.sqlite3")
-        if request.param == "sqlite"
-        else MemoryStore()
-    )
+    opened: StateStore
+    if request.param == "sqlite":
+        opened = SqliteStore.open(tmp_path / "state" / "db.sqlite3")
+    elif request.param == "redis":
+        server = request.getfixturevalue("redis_session")
+        opened = RedisStore.from_url(server.url, prefix=fresh_prefix())
+    else:
+        opened = MemoryStore()
     yield opened
     await opened.close()
 
@@ -72,6 +78,23 @@ async def test_compare_and_put_only_writes_over_the_expected_document(store: Sta
     assert not await store.compare_and_put("ns", "k", {"v": 0}, {"v": 9})
     assert await store.compare_and_put("ns", "k", {"v": 1}, {"v": 2})
     assert await store.get("ns", "k") == {"v": 2}
+
+
+@pytest.mark.anyio
+async def test_compare_and_put_compares_documents_not_their_spelling(store: StateStore) -> None:
+    """1 and 1.0 are the same JSON number to Python; key order never matters."""
+    await store.put("ns", "k", {"n": 1.0, "a": {"y": 2, "x": 1}})
+    assert await store.compare_and_put("ns", "k", {"a": {"x": 1, "y": 2}, "n": 1}, {"n": 2})
+    assert await store.get("ns", "k") == {"n": 2}
+
+
+@pytest.mark.anyio
+async def test_list_treats_glob_characters_in_prefixes_literally(store: StateStore) -> None:
+    for key in ["a*b", "a?c", "a[1]", "a\\d", "abc"]:
+        await store.put("ns", key, {})
+    assert [key for key, _ in await store.list("ns", "a*")] == ["a*b"]
+    assert [key for key, _ in await store.list("ns", "a[")] == ["a[1]"]
+    assert [key for key, _ in await store.list("ns", "a\\")] == ["a\\d"]
 
 
 @pytest.mark.anyio
