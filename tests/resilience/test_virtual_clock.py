@@ -63,3 +63,27 @@ def test_wall_time_moves_with_monotonic_time() -> None:
     assert clock.wall() == 1005.0
     with pytest.raises(ValueError, match="forward"):
         clock.advance(-1)
+
+
+@pytest.mark.anyio
+async def test_time_stands_still_while_real_io_is_in_flight() -> None:
+    """A task awaiting a socket looks blocked; real_io keeps the driver from jumping past it."""
+    clock = VirtualClock()
+    reply: asyncio.Future[float] = asyncio.get_running_loop().create_future()
+
+    async def round_trip() -> float:
+        async with clock.real_io():
+            decided = clock.monotonic()
+            await reply  # the "socket": answered from outside the loop's ready queue
+            return clock.monotonic() - decided
+
+    async def sleeper() -> None:
+        await clock.sleep(5)
+
+    trip = asyncio.create_task(round_trip())
+    sleeping = asyncio.create_task(sleeper())
+    await asyncio.sleep(0)
+    asyncio.get_running_loop().call_later(0.01, reply.set_result, 0.0)
+    assert await trip == 0.0
+    await sleeping
+    assert clock.monotonic() == 5

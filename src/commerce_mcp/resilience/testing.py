@@ -12,6 +12,8 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 DEFAULT_WALL_START = 1_767_225_600.0  # 2026-01-01T00:00:00Z: a fixed, readable epoch for tests
@@ -31,6 +33,8 @@ class VirtualClock:
         self._sleepers: list[tuple[float, int, asyncio.Future[None]]] = []
         self._order = itertools.count()
         self._driver: asyncio.Task[None] | None = None
+        self._io = 0
+        self._io_idle: asyncio.Future[None] | None = None
         self.sleeps: list[float] = []
         """Every positive sleep requested, in order (handy for asserting on backoff)."""
 
@@ -46,6 +50,21 @@ class VirtualClock:
             raise ValueError("time only moves forward")
         self._now += seconds
         self._release_due()
+
+    @asynccontextmanager
+    async def real_io(self) -> AsyncIterator[None]:
+        """Hold virtual time still while real I/O (say, a round trip to a real Redis) is in flight.
+
+        The driver jumps time when every task is blocked, and a task awaiting a socket looks
+        blocked; without this, a reply would arrive "later" than the request was decided.
+        """
+        self._io += 1
+        try:
+            yield
+        finally:
+            self._io -= 1
+            if self._io == 0 and self._io_idle is not None and not self._io_idle.done():
+                self._io_idle.set_result(None)
 
     async def sleep(self, seconds: float) -> None:
         if seconds <= 0:
@@ -73,6 +92,10 @@ class VirtualClock:
         loop = asyncio.get_running_loop()
         while True:
             await _settle(loop)
+            while self._io:
+                self._io_idle = loop.create_future()
+                await self._io_idle
+                await _settle(loop)
             self._drop_cancelled()
             if not self._sleepers:
                 return
