@@ -25,6 +25,7 @@ from commerce_mcp.resilience.clock import Clock, SystemClock
 
 if TYPE_CHECKING:
     from commerce_mcp.amazon.client import AmazonMcfClient
+    from commerce_mcp.resilience.limiter import RateLimiter
     from commerce_mcp.sandbox.runner import SandboxServers
     from commerce_mcp.store.base import StateStore
     from commerce_mcp.tiktok.client import TikTokShopClient
@@ -174,7 +175,11 @@ class Services:
             async with self._lock:
                 if self._tiktok is None:
                     self._tiktok = TikTokShopClient.from_settings(
-                        self.settings, store=store, clock=self.clock, readiness=readiness
+                        self.settings,
+                        store=store,
+                        clock=self.clock,
+                        readiness=readiness,
+                        limiter=self._shared_limiter(store, "tiktok"),
                     )
         return self._tiktok
 
@@ -206,9 +211,30 @@ class Services:
             async with self._lock:
                 if self._amazon is None:
                     self._amazon = AmazonMcfClient.from_settings(
-                        self.settings, store=store, clock=self.clock
+                        self.settings,
+                        store=store,
+                        clock=self.clock,
+                        limiter=self._shared_limiter(store, "amazon"),
                     )
         return self._amazon
+
+    def _shared_limiter(self, store: StateStore, channel: Channel) -> RateLimiter | None:
+        """Token buckets shared by every replica when state is in Redis; None: the client's own."""
+        from commerce_mcp.store.redis import RedisStore
+
+        if not isinstance(store, RedisStore):
+            return None
+        from commerce_mcp.resilience.shared_limiter import SharedBuckets, SharedRateLimiter
+
+        buckets = SharedBuckets.on(store)
+        if channel == "amazon":
+            from commerce_mcp.amazon.client import DEFAULT_PLAN
+            from commerce_mcp.resilience.limiter import SPAPI_PLANS
+
+            return SharedRateLimiter(self.clock, SPAPI_PLANS, DEFAULT_PLAN, buckets=buckets)
+        from commerce_mcp.resilience.limiter import TIKTOK_DEFAULT_PLAN
+
+        return SharedRateLimiter(self.clock, {}, TIKTOK_DEFAULT_PLAN, buckets=buckets)
 
     async def aclose(self) -> None:
         """Close clients and the store; stop a sandbox this object started (and ``closing_too``)."""

@@ -11,6 +11,7 @@ it acknowledged; ``everysec`` only bounds what a whole-machine crash can lose.
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import signal
 import socket
@@ -41,6 +42,8 @@ def require_redis() -> str:
     """The path of ``redis-server``; skip the calling test with a clear reason when it is absent."""
     binary = redis_binary()
     if binary is None:
+        if os.environ.get("CI_REQUIRE_REDIS"):
+            pytest.fail(f"CI_REQUIRE_REDIS is set but {MISSING}")
         pytest.skip(MISSING)
     return binary
 

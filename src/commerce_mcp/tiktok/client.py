@@ -138,6 +138,7 @@ class TikTokShopClient:
         clock: Clock | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         readiness: ChannelReadiness | None = None,
+        limiter: RateLimiter | None = None,
     ) -> TikTokShopClient:
         """Build a client from settings; raises NotConfigured naming the missing env vars.
 
@@ -177,6 +178,7 @@ class TikTokShopClient:
             clock=clock,
             default_shop=settings.tiktok_shop_id,
             deadline_seconds=settings.commerce_mcp_deadline_seconds,
+            limiter=limiter,
         )
 
     async def aclose(self) -> None:

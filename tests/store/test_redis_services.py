@@ -1,0 +1,74 @@
+"""Two server "replicas" (two Services in one process) sharing Redis, end to end through MCP.
+
+The real multi-process replica tests (HTTP, SIGKILL) come with hosted mode; these pin the wiring:
+``COMMERCE_MCP_STATE_URL`` puts the order-intent ledger and the token buckets in Redis.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tests.support.redis_server import RedisServer, redis_server
+from tests.support.sandbox import plentiful_skus, private_sandbox, recipient, sandbox_services
+from tests.tools.conftest import connect, ok
+
+from commerce_mcp.resilience.shared_limiter import SharedRateLimiter
+from commerce_mcp.store.redis import RedisStore
+
+pytestmark = pytest.mark.anyio
+
+SECRET = "s" * 40  # every replica signs confirmation tokens with the same configured secret
+
+
+@pytest.fixture
+def redis(tmp_path: Path) -> Iterator[RedisServer]:
+    """A Redis of its own: the ledger and buckets this test writes meet no other test's."""
+    with redis_server(tmp_path / "redis") as server:
+        yield server
+
+
+@pytest.fixture
+def fakes() -> Iterator[Any]:
+    with private_sandbox() as servers:
+        yield servers
+
+
+async def test_a_create_confirmed_on_one_replica_is_already_created_on_the_other(
+    fakes: Any, redis: RedisServer
+) -> None:
+    overrides = {
+        "commerce_mcp_state_url": redis.url,
+        "commerce_mcp_confirmation_secret": SECRET,
+    }
+    one, two = sandbox_services(fakes, **overrides), sandbox_services(fakes, **overrides)
+    args = {
+        "items": [{"seller_sku": plentiful_skus(fakes)[0], "quantity": 1}],
+        "recipient": recipient("Replica Test"),
+        "displayable_order_id": "REPLICA-1",
+    }
+    async with connect(fakes, services=one) as client:
+        preview = ok(await client.call_tool("create_mcf_order", args))
+        created = ok(
+            await client.call_tool(
+                "create_mcf_order", {**args, "confirmation_token": preview["confirmation_token"]}
+            )
+        )
+    assert created["status"] == "created"
+    assert isinstance(await one.store(), RedisStore)
+    amazon = await one.amazon()
+    assert isinstance(amazon._limiter, SharedRateLimiter)
+
+    async with connect(fakes, services=two) as client:
+        again = ok(await client.call_tool("create_mcf_order", args))
+    assert again["status"] == "already_created"
+    assert fakes.amazon.order_ids() == [created["seller_fulfillment_order_id"]]
+
+    store = await two.store()
+    assert isinstance(store, RedisStore)
+    buckets = [key async for key in store.client.scan_iter(match="commerce-mcp:bucket:*")]
+    assert buckets, "the Amazon calls took their tokens from shared buckets"
+    await one.aclose()
+    await two.aclose()
