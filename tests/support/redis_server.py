@@ -1,7 +1,8 @@
 """A real ``redis-server`` on a free loopback port, in a private directory, for tests that need Redis.
 
 No fake Redis: atomicity and persistence are exactly what these tests are about. When the binary is
-absent the tests skip and say how to install it; ``.ci/run`` installs it, so CI never skips.
+absent the tests skip and say how to install it; ``.ci/run`` installs it and sets
+``CI_REQUIRE_REDIS``, so there a missing binary fails instead.
 
 Persistence is the setting the deployment docs require: AOF on, ``appendfsync everysec``. Writes
 reach the AOF file (the kernel's page cache) before Redis replies, so a killed process loses nothing
