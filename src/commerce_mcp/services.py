@@ -222,6 +222,8 @@ class Services:
         """Token buckets shared by every replica when state is in Redis; None: the client's own."""
         from commerce_mcp.store.redis import RedisStore
 
+        # A tenant's view wraps the shared store; buckets are per platform account, not per tenant.
+        store = getattr(store, "inner", store)
         if not isinstance(store, RedisStore):
             return None
         from commerce_mcp.resilience.shared_limiter import SharedBuckets, SharedRateLimiter

@@ -72,3 +72,22 @@ async def test_a_create_confirmed_on_one_replica_is_already_created_on_the_other
     assert buckets, "the Amazon calls took their tokens from shared buckets"
     await one.aclose()
     await two.aclose()
+
+
+async def test_a_tenants_view_of_the_redis_store_still_shares_the_platform_buckets(
+    redis_session: RedisServer,
+) -> None:
+    """Hosted mode hands each tenant a prefixed view; the buckets stay per platform account."""
+    from commerce_mcp.config import load_settings
+    from commerce_mcp.services import Services
+    from commerce_mcp.store.prefixed import PrefixedStore
+
+    shared = RedisStore.from_url(redis_session.url)
+    services = Services(settings=load_settings()[0])
+    services.use_store(PrefixedStore(shared, "tenant-a"))
+    limiter = services._shared_limiter(await services.store(), "amazon")
+    assert isinstance(limiter, SharedRateLimiter)
+    plain = Services(settings=load_settings()[0])
+    assert plain._shared_limiter(await plain.store(), "tiktok") is None
+    await plain.aclose()
+    await shared.close()

@@ -18,6 +18,11 @@ class PrefixedStore:
         self._inner = inner
         self._prefix = f"tenant/{tenant}/"
 
+    @property
+    def inner(self) -> StateStore:
+        """The shared store this view writes into (rate-limit buckets are shared across tenants)."""
+        return self._inner
+
     def _ns(self, namespace: str) -> str:
         return self._prefix + namespace
 
