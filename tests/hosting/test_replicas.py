@@ -68,7 +68,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
                     stdout=subprocess.DEVNULL,
                     stderr=log,
                     env=replica_env,
-                )  # fmt: skip
+                )
             )
             urls.append(f"http://127.0.0.1:{port}")
         for url in urls:
