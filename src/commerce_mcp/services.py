@@ -13,7 +13,7 @@ import asyncio
 import logging
 import sqlite3
 import tempfile
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,8 +26,10 @@ from commerce_mcp.resilience.clock import Clock, SystemClock
 if TYPE_CHECKING:
     from commerce_mcp.amazon.client import AmazonMcfClient
     from commerce_mcp.resilience.limiter import RateLimiter
+    from commerce_mcp.resilience.singleflight import AccessToken
     from commerce_mcp.sandbox.runner import SandboxServers
     from commerce_mcp.store.base import StateStore
+    from commerce_mcp.tiktok.auth import CrossProcessFlight
     from commerce_mcp.tiktok.client import TikTokShopClient
 
 log = logging.getLogger(__name__)
@@ -180,6 +182,7 @@ class Services:
                         clock=self.clock,
                         readiness=readiness,
                         limiter=self._shared_limiter(store, "tiktok"),
+                        across_processes=self._token_flight(store),
                     )
         return self._tiktok
 
@@ -217,6 +220,28 @@ class Services:
                         limiter=self._shared_limiter(store, "amazon"),
                     )
         return self._amazon
+
+    def _token_flight(self, store: StateStore) -> CrossProcessFlight | None:
+        """One token refresh among all replicas when state is in Redis; None: in-process only."""
+        from commerce_mcp.store.redis import RedisStore
+
+        shared = getattr(store, "inner", store)
+        if not isinstance(shared, RedisStore):
+            return None
+        from commerce_mcp.resilience.redis_lock import ReplicaSingleFlight
+
+        flight = ReplicaSingleFlight.on(shared, clock=self.clock)
+        # Tenants may share a TikTok app but never its tokens: the lock name carries the view.
+        scope = getattr(store, "prefix", "")
+
+        async def run(
+            name: str,
+            read: Callable[[], Awaitable[AccessToken | None]],
+            refresh: Callable[[], Awaitable[AccessToken]],
+        ) -> AccessToken:
+            return await flight.run(f"{scope}{name}", read, lambda _lease: refresh())
+
+        return run
 
     def _shared_limiter(self, store: StateStore, channel: Channel) -> RateLimiter | None:
         """Token buckets shared by every replica when state is in Redis; None: the client's own."""

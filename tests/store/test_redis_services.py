@@ -6,10 +6,12 @@ The real multi-process replica tests (HTTP, SIGKILL) come with hosted mode; thes
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 from tests.support.redis_server import RedisServer, redis_server
 from tests.support.sandbox import plentiful_skus, private_sandbox, recipient, sandbox_services
@@ -91,3 +93,22 @@ async def test_a_tenants_view_of_the_redis_store_still_shares_the_platform_bucke
     assert plain._shared_limiter(await plain.store(), "tiktok") is None
     await plain.aclose()
     await shared.close()
+
+
+async def test_an_expired_tiktok_token_is_refreshed_by_exactly_one_replica(
+    fakes: Any, redis: RedisServer
+) -> None:
+    """TikTok rotates refresh tokens: two replicas refreshing at once would burn the seller's."""
+    replicas = [sandbox_services(fakes, commerce_mcp_state_url=redis.url) for _ in range(4)]
+    await (await replicas[0].tiktok()).list_shops(refresh=True)  # the tokens are now in Redis
+    fakes.tiktok.expire_access_tokens()  # the platform expires them early: every replica finds out
+    clients = [await replica.tiktok() for replica in replicas]
+    before = len(fakes.tiktok.token_requests)
+
+    async with anyio.create_task_group() as group:
+        for client in clients:
+            for _ in range(5):
+                group.start_soon(functools.partial(client.list_shops, refresh=True))
+    assert fakes.tiktok.token_requests[before:] == ["refresh"]
+    for replica in replicas:
+        await replica.aclose()

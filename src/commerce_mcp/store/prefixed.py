@@ -23,6 +23,11 @@ class PrefixedStore:
         """The shared store this view writes into (rate-limit buckets are shared across tenants)."""
         return self._inner
 
+    @property
+    def prefix(self) -> str:
+        """The namespace prefix of this view (``tenant/<name>/``)."""
+        return self._prefix
+
     def _ns(self, namespace: str) -> str:
         return self._prefix + namespace
 

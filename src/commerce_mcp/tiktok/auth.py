@@ -262,6 +262,15 @@ def seed_fingerprint(access_token: str | None, refresh_token: str | None) -> str
     return hashlib.sha256(joined).hexdigest()[:16]
 
 
+#: Runs ``refresh`` in exactly one process among those sharing the state store, after ``read``
+#: found nothing usable; everyone else gets what ``read`` returns once it has (see
+#: :class:`commerce_mcp.resilience.redis_lock.ReplicaSingleFlight`).
+CrossProcessFlight = Callable[
+    [str, Callable[[], Awaitable[AccessToken | None]], Callable[[], Awaitable[AccessToken]]],
+    Awaitable[AccessToken],
+]
+
+
 class TokenManager:
     """Custody of one app's tokens: load or seed, hand out fresh access tokens, refresh once."""
 
@@ -275,8 +284,10 @@ class TokenManager:
         env_access_token: str | None = None,
         env_refresh_token: str | None = None,
         refresh_ahead: float = 300.0,
+        across_processes: CrossProcessFlight | None = None,
     ) -> None:
         self._auth = auth
+        self._across = across_processes
         self._tokens = tokens
         self._app_key = app_key
         self._clock = clock
@@ -363,9 +374,18 @@ class TokenManager:
         return record
 
     async def _fetch(self) -> AccessToken:
+        if self._across is None:
+            return await self._adopt_stored() or await self._refresh()
+        # TikTok rotates refresh tokens: two replicas refreshing at once could each spend the same
+        # refresh token, and the loser's stored token would be dead. One refreshes, others adopt.
+        return await self._across(
+            f"tiktok-token:{self._app_key}", self._adopt_stored, self._refresh
+        )
+
+    async def _adopt_stored(self) -> AccessToken | None:
+        """The stored access token when it is still good (another replica may have refreshed)."""
         doc = await self._tokens.load(PLATFORM, self._app_key)
         record = StoredTokens.from_document(doc) if doc else None
-        # Another replica may already have refreshed: adopt its token instead of rotating again.
         if (
             record is not None
             and record.access_token
@@ -373,6 +393,11 @@ class TokenManager:
             and record.access_expires_at - self._refresh_ahead > self._clock.wall()
         ):
             return AccessToken(record.access_token, record.access_expires_at)
+        return None
+
+    async def _refresh(self) -> AccessToken:
+        doc = await self._tokens.load(PLATFORM, self._app_key)
+        record = StoredTokens.from_document(doc) if doc else None
         refresh_token = (record.refresh_token if record else None) or self._env_refresh
         if not refresh_token:
             raise errors.AuthError(

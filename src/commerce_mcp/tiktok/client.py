@@ -30,7 +30,7 @@ from commerce_mcp.resilience.retry import Attempt, OperationSpec, call_with_retr
 from commerce_mcp.store.base import StateStore
 from commerce_mcp.store.tokens import TokenStore
 from commerce_mcp.tiktok import endpoints as ep
-from commerce_mcp.tiktok.auth import AuthClient, TokenManager
+from commerce_mcp.tiktok.auth import AuthClient, CrossProcessFlight, TokenManager
 from commerce_mcp.tiktok.models import (
     Cancellation,
     DeliveryOption,
@@ -139,6 +139,7 @@ class TikTokShopClient:
         transport: httpx.AsyncBaseTransport | None = None,
         readiness: ChannelReadiness | None = None,
         limiter: RateLimiter | None = None,
+        across_processes: CrossProcessFlight | None = None,
     ) -> TikTokShopClient:
         """Build a client from settings; raises NotConfigured naming the missing env vars.
 
@@ -169,6 +170,7 @@ class TikTokShopClient:
             clock,
             env_access_token=_secret(settings.tiktok_access_token),
             env_refresh_token=_secret(settings.tiktok_refresh_token),
+            across_processes=across_processes,
         )
         return cls(
             http=http,
