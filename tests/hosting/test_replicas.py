@@ -6,9 +6,11 @@ visible at the "platform" whichever replica sent it.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -73,12 +75,25 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
             urls.append(f"http://127.0.0.1:{port}")
         for url in urls:
             wait_for(lambda url=url: _up(f"{url}/readyz"), timeout=60)
+
+        def start_replica(name: str) -> tuple[subprocess.Popen[bytes], str]:
+            port = free_port()
+            process = subprocess.Popen(
+                [sys.executable, "-m", "commerce_mcp", "serve", "--transport", "http",
+                 "--port", str(port)],
+                stdout=subprocess.DEVNULL, stderr=(root / f"{name}.log").open("w"), env=replica_env,
+            )  # fmt: skip
+            replicas.append(process)
+            wait_for(lambda: _up(f"http://127.0.0.1:{port}/readyz"), timeout=60)
+            return process, f"http://127.0.0.1:{port}"
+
         try:
-            yield {"fakes": fakes, "key": key, "urls": urls}
+            yield {"fakes": fakes, "key": key, "urls": urls, "start_replica": start_replica}
         finally:
             for replica in replicas:
-                replica.terminate()
-                replica.wait(30)
+                if replica.poll() is None:
+                    replica.terminate()
+                    replica.wait(30)
             redis.stop()
 
 
@@ -133,3 +148,48 @@ async def test_identical_creates_on_two_replicas_make_one_order(cluster: dict[st
             group.start_soon(create_on, url)
     assert sorted(statuses) == ["already_created", "created"]
     assert len(set(fakes.amazon.order_ids()) - before) == 1
+
+
+def test_a_replica_killed_mid_create_is_reconciled_by_the_next_call_elsewhere(
+    cluster: dict[str, Any],
+) -> None:
+    fakes, key = cluster["fakes"], cluster["key"]
+    doomed, doomed_url = cluster["start_replica"]("doomed")
+    args = _args(cluster, "Killed Mid Create")
+    headers = {
+        "authorization": f"Bearer {key}",
+        "content-type": "application/json",
+        "accept": "application/json, text/event-stream",
+    }
+
+    def call(url: str, arguments: dict[str, Any]) -> dict[str, Any]:
+        body = {"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+                "params": {"name": "create_mcf_order", "arguments": arguments}}  # fmt: skip
+        answer = httpx.post(f"{url}/mcp", json=body, headers=headers, timeout=60).json()
+        return dict(answer["result"]["structuredContent"])
+
+    preview = call(doomed_url, args)
+    fakes.amazon_faults.inject(
+        "/fba/outbound/2020-07-01/fulfillmentOrders", "slow", method="POST", delay=5.0
+    )
+    before = fakes.amazon.create_calls
+    confirm = {**args, "confirmation_token": preview["confirmation_token"]}
+    in_flight = threading.Thread(target=lambda: _swallow(call, doomed_url, confirm), daemon=True)
+    in_flight.start()
+    try:
+        wait_for(lambda: fakes.amazon.create_calls > before)
+        doomed.kill()  # SIGKILL while Amazon holds the order and the answer is still dripping
+        doomed.wait(30)
+    finally:
+        fakes.amazon_faults.clear()
+    held = [o for o in fakes.amazon.order_ids() if o == preview["seller_fulfillment_order_id"]]
+    assert held == [preview["seller_fulfillment_order_id"]]
+    answer = call(cluster["urls"][1], args)  # another replica, a plain repeat of the request
+    assert answer["status"] == "already_created"
+    assert answer.get("confirmation_token") is None
+
+
+def _swallow(call: Any, *args: Any) -> None:
+    """The doomed replica's caller sees its connection die; that is the point, not a failure."""
+    with contextlib.suppress(httpx.HTTPError, KeyError, ValueError):
+        call(*args)
