@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 import pytest
@@ -219,3 +220,28 @@ async def test_listing_sends_the_start_then_the_token_alone_and_echoes_the_start
     assert first.next_token == "p2"
     assert first.query_start_date == second.query_start_date == start
     assert second.next_token is None
+
+
+@pytest.mark.anyio
+@respx.mock
+@pytest.mark.parametrize(
+    ("failure", "error"),
+    [(httpx.ConnectError("refused"), errors.TransientError),
+     (httpx.ReadTimeout("slow"), errors.AmbiguousError),
+     (httpx.Response(404, json={"errors": [{"code": "NotFound", "message": "gone"}]}),
+      errors.NotFound)],
+)  # fmt: skip
+async def test_transport_failures_name_the_operation(
+    parts: tuple[AmazonMcfClient, RateLimiter], failure: Any, error: type[errors.CommerceError]
+) -> None:
+    client, _ = parts
+    respx.post(LWA).mock(return_value=token_response(1))
+    route = respx.get(ORDER)
+    if isinstance(failure, httpx.Response):
+        route.mock(return_value=failure)
+    else:
+        route.mock(side_effect=failure)
+    with pytest.raises(error) as raised:
+        await client.get_fulfillment_order("abc-1")
+    assert raised.value.operation == "getFulfillmentOrder"
+    assert raised.value.describe().startswith("getFulfillmentOrder: ")
