@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 from amazon_support import ADDRESS, order_request, plentiful, short
+from tests.support.sandbox import private_sandbox
 
 from commerce_mcp import errors
 from commerce_mcp.amazon.client import AmazonMcfClient
@@ -169,3 +170,28 @@ async def test_expired_inventory_token_is_reported(
     sandbox.advance(31)
     with pytest.raises(errors.InvalidRequest, match="expired"):
         await client.get_inventory_summaries(next_token=first.next_token)
+
+
+@pytest.mark.anyio
+async def test_listing_pages_through_a_fake_that_refuses_extra_parameters() -> None:
+    with private_sandbox() as fakes:
+        fakes.amazon.enforce_rate_limits = False
+        sku = plentiful(fakes)
+        count = fakes.amazon.LIST_PAGE_SIZE + 3
+        for n in range(count):
+            body = order_request(f"page-{n:02d}", sku, quantity=1).to_wire()
+            fakes.amazon.create_order({**body, "marketplaceId": fakes.amazon.marketplace_id})
+        settings = Settings(_env_file=None, **fakes.settings_overrides())  # type: ignore[call-arg]
+        amazon = AmazonMcfClient.from_settings(settings, store=MemoryStore(), clock=VirtualClock())
+        try:
+            start = datetime(2020, 1, 1, tzinfo=UTC)
+            first = await amazon.list_fulfillment_orders(query_start_date=start)
+            second = await amazon.list_fulfillment_orders(
+                query_start_date=first.query_start_date, next_token=first.next_token
+            )
+        finally:
+            await amazon.aclose()
+    ids = [o.seller_fulfillment_order_id for o in first.fulfillment_orders]
+    ids += [o.seller_fulfillment_order_id for o in second.fulfillment_orders]
+    assert sorted(ids) == [f"page-{n:02d}" for n in range(count)]
+    assert second.next_token is None

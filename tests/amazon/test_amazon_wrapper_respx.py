@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 import pytest
@@ -71,7 +73,7 @@ async def test_credentials_are_explicit_and_env_is_ignored(
     assert form["refresh_token"] == "Atzr%7Crefresh-value"
     sent = api.calls[0].request
     assert sent.url.host == "sp.example.test"  # not the EU endpoint SP_API_DEFAULT_MARKETPLACE=DE
-    assert sent.url.params.get("MarketplaceId") == "ATVPDKIKX0DER"
+    assert dict(sent.url.params) == {}  # getFulfillmentOrder declares no query parameter
     assert sent.headers["x-amz-access-token"] == "Atza|t1"
     out, _ = capfd.readouterr()
     assert out == ""
@@ -195,3 +197,51 @@ def test_importing_the_client_does_not_import_sp_api() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "False"
+
+
+@pytest.mark.anyio
+@respx.mock
+async def test_listing_sends_the_start_then_the_token_alone_and_echoes_the_start(
+    parts: tuple[AmazonMcfClient, RateLimiter],
+) -> None:
+    client, _ = parts
+    respx.post(LWA).mock(return_value=token_response(1))
+    listing = respx.get(f"{BASE}/fba/outbound/2020-07-01/fulfillmentOrders").mock(
+        side_effect=[
+            httpx.Response(200, json={"payload": {"fulfillmentOrders": [], "nextToken": "p2"}}),
+            httpx.Response(200, json={"payload": {"fulfillmentOrders": []}}),
+        ]
+    )
+    start = datetime(2026, 10, 1, 12, 30, tzinfo=UTC)
+    first = await client.list_fulfillment_orders(query_start_date=start)
+    second = await client.list_fulfillment_orders(query_start_date=start, next_token="p2")
+    sent = [dict(call.request.url.params) for call in listing.calls]
+    assert sent == [{"queryStartDate": "2026-10-01T12:30:00Z"}, {"nextToken": "p2"}]
+    assert first.next_token == "p2"
+    assert first.query_start_date == second.query_start_date == start
+    assert second.next_token is None
+
+
+@pytest.mark.anyio
+@respx.mock
+@pytest.mark.parametrize(
+    ("failure", "error"),
+    [(httpx.ConnectError("refused"), errors.TransientError),
+     (httpx.ReadTimeout("slow"), errors.AmbiguousError),
+     (httpx.Response(404, json={"errors": [{"code": "NotFound", "message": "gone"}]}),
+      errors.NotFound)],
+)  # fmt: skip
+async def test_transport_failures_name_the_operation(
+    parts: tuple[AmazonMcfClient, RateLimiter], failure: Any, error: type[errors.CommerceError]
+) -> None:
+    client, _ = parts
+    respx.post(LWA).mock(return_value=token_response(1))
+    route = respx.get(ORDER)
+    if isinstance(failure, httpx.Response):
+        route.mock(return_value=failure)
+    else:
+        route.mock(side_effect=failure)
+    with pytest.raises(error) as raised:
+        await client.get_fulfillment_order("abc-1")
+    assert raised.value.operation == "getFulfillmentOrder"
+    assert raised.value.describe().startswith("getFulfillmentOrder: ")

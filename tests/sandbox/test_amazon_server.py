@@ -2,19 +2,35 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from commerce_mcp.sandbox import credentials
-from commerce_mcp.sandbox.amazon_server import build_amazon_app
+from commerce_mcp.sandbox.amazon_server import (
+    DECLARED_QUERY,
+    NEXT_TOKEN_ALONE_MESSAGE,
+    build_amazon_app,
+)
 from commerce_mcp.sandbox.amazon_world import AmazonWorld
 from commerce_mcp.sandbox.catalog import build_catalog
 from commerce_mcp.sandbox.simclock import SimClock
 
 ORDERS = "/fba/outbound/2020-07-01/fulfillmentOrders"
+OUTBOUND_MODEL = (
+    Path(__file__).resolve().parents[2]
+    / ".."
+    / "shared"
+    / "reference"
+    / "amazon-sp-api"
+    / "fulfillmentOutbound_2020-07-01.json"
+)
+#: What python-amazon-sp-api 2.1.35 adds to every GET unless told not to.
+LIBRARY_MARKETPLACE_KEYS = ("MarketplaceId", "MarketplaceIds", "marketplace_ids", "marketplaceIds")
 
 
 @pytest.fixture
@@ -145,3 +161,63 @@ async def test_order_progresses_with_simulated_time(
     assert tracking.json()["payload"]["trackingNumber"] == package["trackingNumber"]
     cancel = await http.put(f"{ORDERS}/prog-1/cancel", headers=headers)
     assert cancel.status_code == 400
+
+
+def test_declared_query_parameters_match_amazons_model() -> None:
+    if not OUTBOUND_MODEL.exists():
+        pytest.skip(f"Amazon's Swagger model is not available at {OUTBOUND_MODEL}")
+    model = json.loads(OUTBOUND_MODEL.read_text())
+    declared: dict[str, frozenset[str]] = {}
+    for item in model["paths"].values():
+        for method, operation in item.items():
+            if method != "get":
+                continue
+            parameters = [*item.get("parameters", []), *operation.get("parameters", [])]
+            declared[operation["operationId"]] = frozenset(
+                p["name"] for p in parameters if p.get("in") == "query"
+            )
+    assert {name: declared[name] for name in DECLARED_QUERY} == DECLARED_QUERY
+
+
+async def _seed_orders(http: httpx.AsyncClient, world: AmazonWorld, count: int) -> dict[str, str]:
+    headers = await token(http)
+    sku = stocked(world)
+    for n in range(count):
+        answer = await http.post(ORDERS, json=create_body(f"page-{n}", sku), headers=headers)
+        assert answer.status_code == 200
+    return headers
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("extra", LIBRARY_MARKETPLACE_KEYS)
+@pytest.mark.parametrize(
+    ("path", "params"),
+    [(ORDERS, {}), (f"{ORDERS}/page-0", {}),
+     ("/fba/outbound/2020-07-01/tracking", {"packageNumber": "1"})],
+)  # fmt: skip
+async def test_undeclared_query_parameters_are_refused(
+    http: httpx.AsyncClient, world: AmazonWorld, path: str, params: dict[str, str], extra: str
+) -> None:
+    headers = await _seed_orders(http, world, 1)
+    answer = await http.get(path, headers=headers,
+                            params={**params, extra: credentials.AMAZON_MARKETPLACE_ID})  # fmt: skip
+    assert answer.status_code == 400
+    error = answer.json()["errors"][0]
+    assert error["code"] == "InvalidInput"
+    assert extra in error["message"]
+
+
+@pytest.mark.anyio
+async def test_next_token_must_come_alone(http: httpx.AsyncClient, world: AmazonWorld) -> None:
+    headers = await _seed_orders(http, world, world.LIST_PAGE_SIZE + 1)
+    start = {"queryStartDate": "2020-01-01T00:00:00Z"}
+    first = (await http.get(ORDERS, headers=headers, params=start)).json()["payload"]
+    token_only = {"nextToken": first["nextToken"]}
+    mixed = await http.get(ORDERS, headers=headers, params={**start, **token_only})
+    assert mixed.status_code == 400
+    assert mixed.json()["errors"][0]["message"] == NEXT_TOKEN_ALONE_MESSAGE
+    second = await http.get(ORDERS, headers=headers, params=token_only)
+    assert second.status_code == 200
+    ids = [o["sellerFulfillmentOrderId"] for o in first["fulfillmentOrders"]]
+    ids += [o["sellerFulfillmentOrderId"] for o in second.json()["payload"]["fulfillmentOrders"]]
+    assert len(set(ids)) == world.LIST_PAGE_SIZE + 1

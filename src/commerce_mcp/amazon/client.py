@@ -1,22 +1,21 @@
 """The Amazon MCF + FBA Inventory client the tools call.
 
-Built on python-amazon-sp-api's asyncio clients (imported lazily: importing them costs ~0.35 s), with its
-sharp edges covered:
+Built on python-amazon-sp-api's asyncio clients through their public operation methods
+(``get_fulfillment_order``, ``list_all_fulfillment_orders``, ``get_inventory_summary_marketplace``, ...).
+What the library's public surface cannot do is contained in :mod:`commerce_mcp.amazon.sp_api_adapter`,
+imported on first use (importing the library costs ~0.35 s). Around each call:
 
-* credentials are passed explicitly with ``FromCodeCredentialProvider`` only -- no fallback to env vars,
-  AWS Secrets Manager (which prints to stdout) or config files;
-* the endpoint, marketplace and region are set after construction, so ``SP_API_DEFAULT_MARKETPLACE``
-  cannot silently override configuration, and any base URL works (sandbox fakes, Amazon's sandbox);
+* credentials are passed explicitly, with no fallback to env vars, AWS Secrets Manager (which prints to
+  stdout) or config files; the endpoint and marketplace are ours whatever ``SP_API_DEFAULT_MARKETPLACE``
+  says, and any base URL works (sandbox fakes, Amazon's sandbox);
 * tokens come from our per-client single-flight provider (:mod:`commerce_mcp.amazon.lwa`), never the
   library's process-global cache, so accounts cannot mix;
-* HTTP goes through :class:`~commerce_mcp.amazon.transport.SpApiTransport`: timeouts, error
-  classification (including non-JSON bodies), ``x-amzn-RateLimit-Limit`` fed to the limiter;
+* only the parameters Amazon's models declare are sent, and page 2+ of a listing sends ``nextToken``
+  alone;
+* answers are judged before the library parses them (:mod:`commerce_mcp.amazon.transport`): timeouts,
+  error classification including non-JSON bodies; ``x-amzn-RateLimit-Limit`` is fed to the limiter;
 * every call runs inside the shared retry loop (limiter, backoff, budget, deadline, token replay);
 * createFulfillmentOrder goes through the intent ledger (:func:`create_once`): never a second order.
-
-POST and PUT calls use the library's ``_request`` with ``add_marketplace=False``: its public methods add
-``marketplaceIds``/``MarketplaceIds`` to every POST body and four marketplace keys to the (bodiless)
-cancel PUT, which are not part of these operations' models.
 """
 
 from __future__ import annotations
@@ -25,15 +24,13 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import UTC, datetime
-from types import SimpleNamespace
-from typing import Any, TypeVar
-from urllib.parse import quote
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from commerce_mcp import errors
 from commerce_mcp.amazon.ids import order_id_problem
-from commerce_mcp.amazon.lwa import fetch_access_token, token_client_class
+from commerce_mcp.amazon.lwa import fetch_access_token
 from commerce_mcp.amazon.models import (
     CreateFulfillmentOrderRequest,
     CreateOrderOutcome,
@@ -52,7 +49,6 @@ from commerce_mcp.amazon.regions import (
     Region,
     endpoint_for,
 )
-from commerce_mcp.amazon.transport import CallContext, SpApiTransport, current_call
 from commerce_mcp.config import Settings
 from commerce_mcp.readiness import amazon_readiness
 from commerce_mcp.resilience.budget import RetryBudget
@@ -64,16 +60,17 @@ from commerce_mcp.resilience.singleflight import AccessToken, TokenProvider
 from commerce_mcp.store.base import StateStore
 from commerce_mcp.store.ledger import IntentLedger, IntentStatus
 
+if TYPE_CHECKING:
+    from commerce_mcp.amazon.sp_api_adapter import SpApi
+
 log = logging.getLogger(__name__)
 
-T = TypeVar("T")
-OUTBOUND = "/fba/outbound/2020-07-01"
-INVENTORY_PATH = "/fba/inventory/v1/summaries"
 MAX_SKUS_PER_CALL = 50
 #: A loop guard, not a limit: 200 pages of FBA inventory is more than one tool call's deadline
 #: lets us read at the published 2 requests/s.
 MAX_INVENTORY_PAGES = 200
 ATTEMPT_TIMEOUT = 20.0
+CONNECT_TIMEOUT = 5.0
 LWA_TIMEOUT = 10.0
 #: Used for operations without a published plan (the LWA token call).
 DEFAULT_PLAN = RatePlan(rate=1.0, burst=5)
@@ -131,17 +128,12 @@ class AmazonMcfClient:
         self._limiter = limiter or RateLimiter(self._clock, SPAPI_PLANS, DEFAULT_PLAN)
         self._budget = budget or RetryBudget()
         self._ledger = IntentLedger(store, self._clock)
-        self._http = http or httpx.AsyncClient(timeout=httpx.Timeout(ATTEMPT_TIMEOUT, connect=5.0))
-        self._tokens = TokenProvider(self._fetch_token, self._clock, refresh_ahead=300.0)
-        self._transport = SpApiTransport(
-            self._http,
-            on_rate_header=self._on_rate_header,
-            default_timeout=ATTEMPT_TIMEOUT,
-            clock=self._clock,
+        # Login with Amazon only: API calls go through the library's own HTTP pools.
+        self._http = http or httpx.AsyncClient(
+            timeout=httpx.Timeout(ATTEMPT_TIMEOUT, connect=CONNECT_TIMEOUT)
         )
-        self._outbound: Any = None
-        self._inventories: Any = None
-        self._orphans: list[Any] = []
+        self._tokens = TokenProvider(self._fetch_token, self._clock, refresh_ahead=300.0)
+        self._library: SpApi | None = None
 
     def __repr__(self) -> str:
         return f"AmazonMcfClient(account={self.account!r}, endpoint={self.endpoint!r})"
@@ -179,16 +171,13 @@ class AmazonMcfClient:
         )
 
     async def aclose(self) -> None:
-        """Close every connection this client opened (API and LWA share one pool)."""
-        for orphan in self._orphans:
-            await orphan.aclose()
-        self._orphans.clear()
+        """Close every connection this client opened (the library's pools and the LWA one)."""
+        if self._library is not None:
+            await self._library.aclose()
+            self._library = None
         await self._http.aclose()
 
     # Plumbing -----------------------------------------------------------------------------------
-
-    def _on_rate_header(self, operation: str, value: str | None) -> None:
-        self._limiter.on_rate_header(self.account, operation, value)
 
     async def _fetch_token(self) -> AccessToken:
         async def attempt(info: Attempt) -> AccessToken:
@@ -211,69 +200,48 @@ class AmazonMcfClient:
             clock=self._clock,
         )
 
-    def _library_client(self, kind: str) -> Any:
-        """The library's async client of ``kind``, configured explicitly (created on first use)."""
-        existing = self._outbound if kind == "outbound" else self._inventories
-        if existing is not None:
-            return existing
-        try:
-            from sp_api.asyncio.api import FulfillmentOutbound, Inventories
-            from sp_api.base.credential_provider import FromCodeCredentialProvider
-        except KeyError as exc:  # the library reads SP_API_DEFAULT_MARKETPLACE at import
-            raise errors.NotConfigured(
-                "Amazon SP-API",
-                ["a valid SP_API_DEFAULT_MARKETPLACE (or unset it)"],
-                hint="unset SP_API_DEFAULT_MARKETPLACE; commerce-mcp uses AMAZON_MARKETPLACE_ID",
-            ) from exc
-        marketplace = SimpleNamespace(
-            endpoint=self.endpoint,
-            marketplace_id=self.marketplace_id,
-            region=AWS_REGIONS[self.region],
-        )
-        factory = FulfillmentOutbound if kind == "outbound" else Inventories
-        try:
-            client = factory(
-                marketplace,
+    @property
+    def _sp_api(self) -> SpApi:
+        """The library's clients, configured by the adapter (which imports sp_api) on first use."""
+        if self._library is None:
+            from commerce_mcp.amazon.sp_api_adapter import SpApi
+
+            self._library = SpApi(
+                endpoint=self.endpoint,
+                marketplace_id=self.marketplace_id,
+                aws_region=AWS_REGIONS[self.region],
                 credentials=dict(self._credentials),
-                credential_providers=[FromCodeCredentialProvider],
-                auth_token_client_class=token_client_class(),
-                timeout=ATTEMPT_TIMEOUT,
+                tokens=self._tokens,
+                attempt_timeout=ATTEMPT_TIMEOUT,
+                connect_timeout=CONNECT_TIMEOUT,
+                clock=self._clock,
             )
-        except KeyError as exc:
-            raise errors.NotConfigured(
-                "Amazon SP-API",
-                ["a valid SP_API_DEFAULT_MARKETPLACE (or unset it)"],
-                hint="unset SP_API_DEFAULT_MARKETPLACE; commerce-mcp uses AMAZON_MARKETPLACE_ID",
-            ) from exc
-        # The constructor may have taken SP_API_DEFAULT_MARKETPLACE over our marketplace: undo it.
-        client.endpoint = self.endpoint
-        client.marketplace_id = self.marketplace_id
-        client.region = AWS_REGIONS[self.region]
-        client._auth.provider = self._tokens
-        self._orphans.append(client._transport)  # its own httpx client, replaced by ours
-        client._transport = self._transport
-        if kind == "outbound":
-            self._outbound = client
-        else:
-            self._inventories = client
-        return client
+        return self._library
 
-    async def _call(self, op: OperationSpec, send: Callable[[], Awaitable[T]]) -> T:
-        """Run ``send`` inside the retry loop, with the transport told which operation it serves."""
-        last_sent: list[str | None] = [None]
+    async def _call(self, op: OperationSpec, send: Callable[[], Awaitable[Any]]) -> Any:
+        """Run ``send`` (one library operation call) inside the retry loop; return its ApiResponse.
 
-        async def attempt(info: Attempt) -> T:
-            context = CallContext(op.name, info.timeout)
-            reset = current_call.set(context)
+        Errors leave the transport without an operation name: it is stamped on here. A 403
+        "expired" drops exactly the token this attempt used before the replay.
+        """
+        used: list[str | None] = [None]
+
+        async def attempt(info: Attempt) -> Any:
+            # The library asks our provider for the same (cached) token right after this.
+            used[0] = await self._tokens.get()
             try:
-                return await send()
-            finally:
-                last_sent[0] = context.sent_token
-                current_call.reset(reset)
+                response = await send()
+            except errors.CommerceError as exc:
+                if exc.operation is None:
+                    exc.operation = op.name
+                raise
+            if response is not None:  # None: a lost cancel answer settled as success
+                self._limiter.on_rate_header(self.account, op.name, response.rate_limit)
+            return response
 
         async def refresh() -> None:
-            if last_sent[0]:
-                self._tokens.invalidate(last_sent[0])
+            if used[0]:
+                self._tokens.invalidate(used[0])
             await self._tokens.get()
 
         return await call_with_retries(
@@ -295,15 +263,8 @@ class AmazonMcfClient:
         body = request.model_copy(
             update={"marketplace_id": request.marketplace_id or self.marketplace_id}
         ).to_wire()
-        client = self._library_client("outbound")
-        response = await self._call(
-            _PREVIEW,
-            lambda: client._request(
-                f"{OUTBOUND}/fulfillmentOrders/preview",
-                data={**body, "method": "POST"},
-                add_marketplace=False,
-            ),
-        )
+        outbound = self._sp_api.outbound
+        response = await self._call(_PREVIEW, lambda: outbound.get_fulfillment_preview(**body))
         return FulfillmentPreviewResult.model_validate(response.payload or {})
 
     async def create_fulfillment_order(
@@ -321,17 +282,10 @@ class AmazonMcfClient:
             update={"marketplace_id": request.marketplace_id or self.marketplace_id}
         ).to_wire()
         order_id = request.seller_fulfillment_order_id
-        client = self._library_client("outbound")
+        outbound = self._sp_api.outbound
 
         async def create() -> dict[str, Any]:
-            await self._call(
-                _CREATE,
-                lambda: client._request(
-                    f"{OUTBOUND}/fulfillmentOrders",
-                    data={**body, "method": "POST"},
-                    add_marketplace=False,
-                ),
-            )
+            await self._call(_CREATE, lambda: outbound.create_fulfillment_order(**body))
             return {"sellerFulfillmentOrderId": order_id}
 
         async def lookup() -> dict[str, Any] | None:
@@ -390,40 +344,42 @@ class AmazonMcfClient:
     ) -> FulfillmentOrderDetail:
         """The order with its items, shipments and packages (NotFound when it does not exist)."""
         self._check_id(seller_fulfillment_order_id, "getFulfillmentOrder")
-        client = self._library_client("outbound")
+        outbound = self._sp_api.outbound
         response = await self._call(
-            _GET, lambda: client.get_fulfillment_order(seller_fulfillment_order_id)
+            _GET, lambda: outbound.get_fulfillment_order(seller_fulfillment_order_id)
         )
         return FulfillmentOrderDetail.model_validate(response.payload or {})
 
     async def list_fulfillment_orders(
         self, query_start_date: datetime | None = None, next_token: str | None = None
     ) -> FulfillmentOrderPage:
-        """Orders updated since ``query_start_date``, one page at a time."""
+        """Orders updated since ``query_start_date``, one page at a time.
+
+        Page 2+ sends ``nextToken`` alone: Amazon's token already holds the query, and the operation
+        refuses a token combined with other parameters. The page echoes ``query_start_date`` so a
+        caller that re-reads or resumes the listing asks the same question (pass it back each time,
+        never a fresh "now - N days").
+        """
         params: dict[str, Any] = {}
-        if query_start_date is not None:
-            params["queryStartDate"] = _timestamp(query_start_date)
         if next_token:
             params["nextToken"] = next_token
-        client = self._library_client("outbound")
-        response = await self._call(_LIST, lambda: client.list_all_fulfillment_orders(**params))
-        return FulfillmentOrderPage.model_validate(response.payload or {})
+        elif query_start_date is not None:
+            params["queryStartDate"] = _timestamp(query_start_date)
+        outbound = self._sp_api.outbound
+        response = await self._call(_LIST, lambda: outbound.list_all_fulfillment_orders(**params))
+        page = FulfillmentOrderPage.model_validate(response.payload or {})
+        return page.model_copy(update={"query_start_date": query_start_date})
 
     async def cancel_fulfillment_order(self, seller_fulfillment_order_id: str) -> None:
         """Cancel an order still in Received/Planning; Amazon's 400 explains later states."""
         self._check_id(seller_fulfillment_order_id, "cancelFulfillmentOrder")
-        client = self._library_client("outbound")
+        outbound = self._sp_api.outbound
         attempts = [0]
 
         async def send() -> Any:
             attempts[0] += 1
             try:
-                return await client._request(
-                    f"{OUTBOUND}/fulfillmentOrders/{quote(seller_fulfillment_order_id, safe='')}"
-                    "/cancel",
-                    data={"method": "PUT"},
-                    add_marketplace=False,
-                )
+                return await outbound.cancel_fulfillment_order(seller_fulfillment_order_id)
             except errors.Conflict as exc:
                 # Our earlier attempt went through but its answer was lost: that is success.
                 if exc.code == "DuplicateCancelRequest" and attempts[0] > 1:
@@ -442,9 +398,9 @@ class AmazonMcfClient:
         if package_number <= 0:
             raise errors.InvalidRequest("packageNumber must be positive", platform="amazon",
                                         operation=_TRACKING.name)  # fmt: skip
-        client = self._library_client("outbound")
+        outbound = self._sp_api.outbound
         response = await self._call(
-            _TRACKING, lambda: client.get_package_tracking_details(packageNumber=package_number)
+            _TRACKING, lambda: outbound.get_package_tracking_details(packageNumber=package_number)
         )
         return PackageTracking.model_validate(response.payload or {})
 
@@ -496,9 +452,9 @@ class AmazonMcfClient:
             params["startDateTime"] = _timestamp(start)
         if next_token:
             params["nextToken"] = next_token
-        client = self._library_client("inventory")
+        inventories = self._sp_api.inventories
         response = await self._call(
-            _INVENTORY, lambda: client.get_inventory_summary_marketplace(**params)
+            _INVENTORY, lambda: inventories.get_inventory_summary_marketplace(**params)
         )
         payload = response.payload or {}
         return InventoryPage.model_validate({**payload, "nextToken": response.next_token})

@@ -3,12 +3,12 @@
 The library's own token client caches in a module-global dict keyed only by the refresh token (shared by
 every client in the process, whatever the account), has no timeout, lets a non-JSON error escape as a
 raw ``JSONDecodeError`` and never invalidates on 403. We fetch here instead, behind a per-client
-single-flight :class:`TokenProvider`, and plug that into the library through a small adapter.
+single-flight :class:`TokenProvider`, which :mod:`commerce_mcp.amazon.sp_api_adapter` hands to the
+library through its ``auth_token_client_class`` option.
 """
 
 from __future__ import annotations
 
-import functools
 import json
 from typing import Any
 
@@ -17,7 +17,7 @@ import httpx
 from commerce_mcp import errors
 from commerce_mcp.resilience.backoff import parse_retry_after
 from commerce_mcp.resilience.clock import Clock
-from commerce_mcp.resilience.singleflight import AccessToken, TokenProvider
+from commerce_mcp.resilience.singleflight import AccessToken
 
 _REAUTHORIZE = (
     "re-authorize the seller and set AMAZON_SP_API_REFRESH_TOKEN, and check "
@@ -87,31 +87,3 @@ async def fetch_access_token(
         hint="retried automatically",
         **common,
     )
-
-
-@functools.cache
-def token_client_class() -> Any:
-    """The library's AccessTokenClient, serving tokens from a :class:`TokenProvider` set on it.
-
-    Built lazily (importing sp_api is slow). The constructor is replaced so that it opens no httpx
-    client of its own (the library would never close it) and reads no credentials.
-    """
-    from sp_api.asyncio.api import FulfillmentOutbound  # noqa: F401  (import order: avoids a cycle)
-    from sp_api.asyncio.auth import AccessTokenClient
-    from sp_api.auth import AccessTokenResponse
-
-    class ProviderTokenClient(AccessTokenClient):  # type: ignore[misc]
-        provider: TokenProvider | None = None
-
-        def __init__(self, **_: Any) -> None:
-            self.provider = None
-
-        async def get_auth(self) -> Any:
-            if self.provider is None:
-                raise errors.AuthError("no token provider configured", platform="amazon")
-            return AccessTokenResponse(access_token=await self.provider.get(), token_type="bearer")
-
-        async def aclose(self) -> None:
-            return None
-
-    return ProviderTokenClient

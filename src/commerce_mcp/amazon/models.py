@@ -451,8 +451,12 @@ class FulfillmentOrderDetail(_Response):
 
 
 class FulfillmentOrderPage(_Response):
+    """One page of listAllFulfillmentOrders, with the query start the listing was opened with."""
+
     fulfillment_orders: list[FulfillmentOrder] = Field(default_factory=list)
     next_token: str | None = None
+    # Not on the wire: set by the client so that every page of one listing asks the same question.
+    query_start_date: datetime | None = Field(default=None, exclude=True)
 
 
 class TrackingAddress(_Response):

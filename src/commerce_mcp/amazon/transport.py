@@ -1,12 +1,14 @@
-"""The HTTP seam under python-amazon-sp-api: timeouts, error classification, rate headers.
+"""Judging SP-API answers before python-amazon-sp-api parses them: timeouts, errors, request ids.
 
-The library builds each request (path, query, token header) and parses successful JSON; this transport,
-installed in place of the library's own, sends it and judges the answer first. That closes three of the
-library's gaps in one place: it never raises for a non-JSON error body (a bare 429, an HTML 500) and loses
-the status; it has no timeout by default; and it exposes ``x-amzn-RateLimit-Limit`` without acting on it.
-Every failure leaves here as a :mod:`commerce_mcp.errors` type carrying Amazon's code, message and
-``x-amzn-RequestId``; a 429's ``Retry-After`` goes through the shared bounded parser, so the retry loop
-can honour it.
+The library builds each request (path, query, token header) and parses successful JSON; it also parses
+anything else it is given, so a non-JSON error body (a bare 429, an HTML 500) becomes an empty success
+and the status is lost, and its asyncio transport sends every request with no timeout.
+:class:`JudgingTransport` wraps the library's own transport (installed by
+:mod:`commerce_mcp.amazon.sp_api_adapter`): it sends with a timeout and raises a
+:mod:`commerce_mcp.errors` type for every unusable answer, carrying Amazon's code, message and
+``x-amzn-RequestId``; a 429's ``Retry-After`` goes through the shared bounded parser so the retry loop
+can honour it. Only usable 2xx JSON reaches the library. The operation name is stamped on the error by
+the client, which knows which operation it called.
 """
 
 from __future__ import annotations
@@ -14,16 +16,14 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable
-from contextvars import ContextVar
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
 from commerce_mcp import errors
 from commerce_mcp.resilience.backoff import parse_retry_after
-from commerce_mcp.resilience.clock import Clock, SystemClock
+from commerce_mcp.resilience.clock import Clock
+from commerce_mcp.resilience.deadline import current_deadline
 
 log = logging.getLogger(__name__)
 
@@ -32,34 +32,39 @@ REQUEST_ID_HEADER = "x-amzn-RequestId"
 _SNIPPET = 120
 
 
-@dataclass
-class CallContext:
-    """What the transport must know about the attempt in flight (set per attempt by the client)."""
+class LibraryTransport(Protocol):
+    """The shape of python-amazon-sp-api's ``AsyncHttpxTransport`` that we rely on."""
 
-    operation: str
-    timeout: float
-    sent_token: str | None = None
+    async def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Any = None,
+        data: Any = None,
+        content: Any = None,
+        headers: Any = None,
+        timeout: Any = None,  # noqa: ASYNC109 (the library's signature)
+    ) -> httpx.Response: ...
+
+    async def aclose(self) -> None: ...
 
 
-current_call: ContextVar[CallContext | None] = ContextVar("amazon_current_call", default=None)
-
-
-class SpApiTransport:
-    """Duck-types the library's ``AsyncHttpxTransport``; raises classified errors instead of returning
-    responses the library would misread."""
+class JudgingTransport:
+    """Stands in for the library's transport: sends through it, raises for unusable answers."""
 
     def __init__(
         self,
-        http: httpx.AsyncClient,
+        inner: LibraryTransport,
         *,
-        on_rate_header: Callable[[str, str | None], None],
-        default_timeout: float,
-        clock: Clock | None = None,
+        attempt_timeout: float,
+        connect_timeout: float,
+        clock: Clock,
     ) -> None:
-        self._http = http
-        self._on_rate_header = on_rate_header
-        self._default_timeout = default_timeout
-        self._clock = clock or SystemClock()
+        self._inner = inner
+        self._attempt_timeout = attempt_timeout
+        self._connect_timeout = connect_timeout
+        self._clock = clock
 
     async def request(
         self,
@@ -70,44 +75,45 @@ class SpApiTransport:
         data: Any = None,
         content: Any = None,
         headers: dict[str, str] | None = None,
+        timeout: Any = None,  # noqa: ASYNC109 (the library's signature; it always passes None)
     ) -> httpx.Response:
-        """Send one request for the operation in ``current_call``; return only usable 2xx JSON."""
-        call = current_call.get() or CallContext("sp-api", self._default_timeout)
+        """Send one request; return only usable 2xx JSON, raise a classified error otherwise.
+
+        The library's ``timeout`` (always None in 2.1.35, meaning "no timeout") is replaced by ours.
+        """
         # The library derives Host from endpoint[8:], which mangles http:// endpoints; httpx knows better.
         sent = {k: v for k, v in (headers or {}).items() if k.lower() != "host"}
-        call.sent_token = sent.get("x-amz-access-token")
+        # Each attempt gets the per-attempt cap, or what is left of the enclosing deadline if less.
+        seconds = current_deadline(self._clock).attempt_timeout(self._attempt_timeout)
+        limit = httpx.Timeout(seconds, connect=min(seconds, self._connect_timeout))
         try:
-            response = await self._http.request(
-                method, url, params=params, content=content, headers=sent, timeout=call.timeout
+            response = await self._inner.request(
+                method, url, params=params, data=data, content=content, headers=sent, timeout=limit
             )
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             raise errors.TransientError(
                 f"could not connect to Amazon SP-API ({type(exc).__name__}); nothing was sent",
                 platform="amazon",
-                operation=call.operation,
                 hint="check the network or AMAZON_SP_API_ENDPOINT; safe to retry",
             ) from exc
         except httpx.TimeoutException as exc:
             raise errors.AmbiguousError(
-                f"no answer from Amazon within {call.timeout:.0f}s after sending the request",
+                f"no answer from Amazon within {seconds:.0f}s after sending the request",
                 platform="amazon",
-                operation=call.operation,
                 hint="the request may have been processed; check before repeating it",
             ) from exc
         except httpx.TransportError as exc:
             raise errors.AmbiguousError(
                 f"the connection to Amazon broke mid-request ({type(exc).__name__})",
                 platform="amazon",
-                operation=call.operation,
                 hint="the request may have been processed; check before repeating it",
             ) from exc
-        if 200 <= response.status_code < 300 or response.status_code in (400, 404):
-            self._on_rate_header(call.operation, response.headers.get(RATE_HEADER))
-        raise_for_response(response, call.operation, now_wall=self._clock.wall())
+        raise_for_response(response, now_wall=self._clock.wall())
         return response
 
     async def aclose(self) -> None:
-        """The shared HTTP client is owned (and closed) by the Amazon client."""
+        """Close the library's transport (and with it its HTTP pool)."""
+        await self._inner.aclose()
 
 
 def _body(response: httpx.Response) -> tuple[Any, bool]:
@@ -127,7 +133,7 @@ def _snippet(response: httpx.Response) -> str:
 
 
 def raise_for_response(
-    response: httpx.Response, operation: str, *, now_wall: float | None = None
+    response: httpx.Response, operation: str | None = None, *, now_wall: float | None = None
 ) -> None:
     """Raise the :mod:`commerce_mcp.errors` type for an unusable answer; return for usable 2xx JSON.
 

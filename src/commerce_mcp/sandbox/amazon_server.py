@@ -4,7 +4,9 @@ Behaves like the real service where a client can tell the difference: ``x-amz-ac
 (unknown -> 403 Unauthorized, expired -> 403 with Amazon's expired-token message), each operation's usage
 plan is a token bucket (-> 429 with only ``x-amzn-RequestId``), ``x-amzn-RateLimit-Limit`` rides on
 2xx/400/404, request bodies are validated here (never with the client's models), and errors use the
-official ``{"errors": [{code, message, details}]}`` shape.
+official ``{"errors": [{code, message, details}]}`` shape. GETs whose parameters are all in the query
+refuse a query parameter their Swagger model does not declare, and listAllFulfillmentOrders refuses a
+``nextToken`` sent with anything else, as Amazon's paged operations do.
 """
 
 from __future__ import annotations
@@ -35,6 +37,15 @@ USAGE_PLANS: dict[str, tuple[float, float]] = {
     "getPackageTrackingDetails": (2.0, 30.0),
     "getInventorySummaries": (2.0, 2.0),
 }
+#: The query parameters each GET operation declares in Amazon's Swagger model
+#: (fulfillmentOutbound_2020-07-01.json); tests/sandbox/test_amazon_server.py checks this table against
+#: the model. Anything else in the query is refused.
+DECLARED_QUERY: dict[str, frozenset[str]] = {
+    "listAllFulfillmentOrders": frozenset({"queryStartDate", "nextToken"}),
+    "getFulfillmentOrder": frozenset(),
+    "getPackageTrackingDetails": frozenset({"packageNumber"}),
+}
+NEXT_TOKEN_ALONE_MESSAGE = "NextToken cannot be specified with other input parameters."
 EXPIRED_TOKEN_MESSAGE = "The security token included in the request is expired"
 INVALID_TOKEN_MESSAGE = "Access to requested resource is denied."
 ORDER_ID = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
@@ -99,6 +110,7 @@ def build_amazon_app(world: AmazonWorld) -> Starlette:
                 return Response(status_code=429, headers={"x-amzn-RequestId": rid})
             headers = {"x-amzn-RequestId": rid, "x-amzn-RateLimit-Limit": f"{rate:g}"}
             try:
+                _check_declared_query(name, request)
                 status, payload = await handler(request, world)
             except _Invalid as exc:
                 return JSONResponse(_errors("InvalidInput", exc.message), status_code=400,
@@ -240,6 +252,17 @@ def _check_create(body: dict[str, Any]) -> None:
     _check_items(body.get("items"), create=True)
 
 
+def _check_declared_query(operation: str, request: Request) -> None:
+    declared = DECLARED_QUERY.get(operation)
+    if declared is None:
+        return
+    undeclared = sorted(set(request.query_params.keys()) - declared)
+    if undeclared:
+        raise _Invalid(
+            f"The request has parameters {operation} does not accept: {', '.join(undeclared)}."
+        )
+
+
 # Handlers ------------------------------------------------------------------------------------------
 
 
@@ -270,6 +293,8 @@ async def _cancel(request: Request, world: AmazonWorld) -> tuple[int, Any]:
 
 
 async def _list(request: Request, world: AmazonWorld) -> tuple[int, Any]:
+    if "nextToken" in request.query_params and len(request.query_params.multi_items()) > 1:
+        raise _Invalid(NEXT_TOKEN_ALONE_MESSAGE)
     start_raw = request.query_params.get("queryStartDate")
     start = None
     if start_raw:

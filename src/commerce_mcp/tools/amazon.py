@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Any, Literal
@@ -237,6 +238,19 @@ def _iso(value: datetime | None) -> str | None:
         if value
         else None
     )
+
+
+def _cursor_start(anchor: str | None) -> datetime | None:
+    """The query start a list_mcf_orders cursor carries (None on the first call)."""
+    if anchor is None:
+        return None
+    try:
+        return datetime.fromisoformat(anchor)
+    except ValueError:
+        raise InvalidRequest(
+            "cursor is not a next_cursor issued by this tool",
+            hint="pass the next_cursor value returned by list_mcf_orders exactly, or omit it",
+        ) from None
 
 
 def summarize_preview(preview: FulfillmentPreview) -> SpeedPreview:
@@ -574,10 +588,14 @@ def register(server: MCPServer[Services], services: Services, book: Confirmation
         """
         position = decode_cursor("list_mcf_orders", cursor)
         client = await services.amazon()
-        since = datetime.now(UTC) - timedelta(days=updated_since_days)
+        # The listing's start is fixed by its first call and carried in the cursor.
+        since = _cursor_start(position.anchor) or datetime.now(UTC) - timedelta(
+            days=updated_since_days
+        )
         page = await client.list_fulfillment_orders(
             query_start_date=since, next_token=position.token
         )
+        position = replace(position, anchor=since.isoformat())
         orders = page.fulfillment_orders
         if status:
             orders = [o for o in orders if o.fulfillment_order_status.lower() == status.lower()]

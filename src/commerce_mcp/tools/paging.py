@@ -39,14 +39,22 @@ ResponseFormat = Annotated[
 
 @dataclass(frozen=True)
 class PagePosition:
-    """Where a page starts: the platform's token (None = first page) and an offset into that page."""
+    """Where a page starts: the platform's token (None = first page) and an offset into that page.
+
+    ``anchor`` is fixed when a listing starts (e.g. its query start date) and kept by every later
+    cursor, so that re-reading the first page asks the same question rather than one moved by "now".
+    """
 
     token: str | None = None
     offset: int = 0
+    anchor: str | None = None
 
 
 def encode_cursor(tool: str, position: PagePosition) -> str:
-    raw = json.dumps({"k": tool, "t": position.token, "o": position.offset}, separators=(",", ":"))
+    fields = {"k": tool, "t": position.token, "o": position.offset}
+    if position.anchor is not None:
+        fields["a"] = position.anchor
+    raw = json.dumps(fields, separators=(",", ":"))
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
@@ -61,14 +69,17 @@ def decode_cursor(tool: str, cursor: str | None) -> PagePosition:
             raise ValueError("cursor from another tool")
         token = data.get("t")
         offset = int(data.get("o", 0))
+        anchor = data.get("a")
         if (token is not None and not isinstance(token, str)) or offset < 0:
             raise ValueError("bad cursor fields")
+        if anchor is not None and not isinstance(anchor, str):
+            raise ValueError("bad cursor anchor")
     except (ValueError, binascii.Error, json.JSONDecodeError, AttributeError, TypeError):
         raise InvalidRequest(
             "cursor is not a next_cursor issued by this tool",
             hint=f"pass the next_cursor value returned by {tool} exactly, or omit it to start over",
         ) from None
-    return PagePosition(token=token, offset=offset)
+    return PagePosition(token=token, offset=offset, anchor=anchor)
 
 
 def next_position(
@@ -81,7 +92,7 @@ def next_position(
     """
     end = position.offset + limit
     if end < page_size:
-        return PagePosition(position.token, end)
+        return PagePosition(position.token, end, position.anchor)
     if upstream_next and upstream_next == position.token:
         raise PaginationStopped(
             "the platform returned the page token it was just given, so the next cursor would "
@@ -90,5 +101,5 @@ def next_position(
             "again later",
         )
     if upstream_next:
-        return PagePosition(upstream_next, 0)
+        return PagePosition(upstream_next, 0, position.anchor)
     return None
