@@ -94,3 +94,16 @@ def test_tiktok_authorize_exchanges_the_code_and_lists_shops(
 def test_tiktok_authorize_names_what_is_missing(capsys: pytest.CaptureFixture[str]) -> None:
     assert run(["tiktok", "authorize", "--code", "x"]) == 2
     assert "TIKTOK_APP_KEY, TIKTOK_APP_SECRET, TIKTOK_SERVICE_ID" in capsys.readouterr().err
+
+
+def test_sandbox_honours_an_explicit_allow_writes_false_and_says_so(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COMMERCE_MCP_ALLOW_WRITES", "false")
+    assert run(["call", "get_connection_status", "--sandbox", "--arg", "check_shops=false"]) == 0
+    out = capsys.readouterr().out
+    assert "\nmode: sandbox; writes: disabled (COMMERCE_MCP_ALLOW_WRITES=false);" in out
+    assert run(["tools", "--sandbox"]) == 0
+    listed = capsys.readouterr().out
+    assert "get_inventory" in listed
+    assert "create_mcf_order" not in listed, "write tools are not even listed while writes are off"

@@ -90,3 +90,29 @@ def test_any_log_level_string_loads_without_raising(value: str) -> None:
     settings, problems = load_settings(commerce_mcp_log_level=value)
     assert settings.commerce_mcp_log_level in {"DEBUG", "INFO", "WARNING", "ERROR"}
     assert problems or value.strip().upper() in {"DEBUG", "INFO", "WARNING", "ERROR", ""}
+
+
+@pytest.mark.parametrize(
+    ("sandbox", "allow", "enabled", "decided_by"),
+    [
+        (False, None, False, "default; COMMERCE_MCP_ALLOW_WRITES=true turns them on"),
+        (True, None, True, "sandbox default; COMMERCE_MCP_ALLOW_WRITES=false turns them off"),
+        (True, "false", False, "COMMERCE_MCP_ALLOW_WRITES=false"),
+        (True, "", True, "sandbox default; COMMERCE_MCP_ALLOW_WRITES=false turns them off"),
+        (False, "true", True, "COMMERCE_MCP_ALLOW_WRITES=true"),
+        (False, "0", False, "COMMERCE_MCP_ALLOW_WRITES=false"),
+    ],
+)
+def test_an_explicit_allow_writes_wins_over_the_sandbox_default(
+    monkeypatch: pytest.MonkeyPatch,
+    sandbox: bool,
+    allow: str | None,
+    enabled: bool,
+    decided_by: str,
+) -> None:
+    if allow is not None:
+        monkeypatch.setenv("COMMERCE_MCP_ALLOW_WRITES", allow)
+    settings, problems = load_settings(commerce_mcp_sandbox=sandbox)
+    assert problems == []
+    assert settings.writes_enabled is enabled
+    assert settings.writes_decided_by == decided_by

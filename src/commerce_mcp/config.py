@@ -59,7 +59,8 @@ class Settings(BaseSettings):
 
     # Server
     commerce_mcp_sandbox: bool = False
-    commerce_mcp_allow_writes: bool = False
+    #: None (unset) means "the mode decides": off live, on in the sandbox. An explicit value always wins.
+    commerce_mcp_allow_writes: bool | None = None
     commerce_mcp_toolsets: str = ",".join(TOOLSETS)
     commerce_mcp_log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
     commerce_mcp_state_dir: Path | None = None
@@ -110,8 +111,20 @@ class Settings(BaseSettings):
 
     @property
     def writes_enabled(self) -> bool:
-        """Writes are on when asked for, and always in sandbox mode (fake data cannot cost money)."""
-        return self.commerce_mcp_allow_writes or self.commerce_mcp_sandbox
+        """COMMERCE_MCP_ALLOW_WRITES when set; otherwise on in sandbox mode (fake data cannot cost
+        money) and off live."""
+        if self.commerce_mcp_allow_writes is not None:
+            return self.commerce_mcp_allow_writes
+        return self.commerce_mcp_sandbox
+
+    @property
+    def writes_decided_by(self) -> str:
+        """Which setting decided :attr:`writes_enabled`, in words a person can act on."""
+        if self.commerce_mcp_allow_writes is not None:
+            return f"COMMERCE_MCP_ALLOW_WRITES={str(self.commerce_mcp_allow_writes).lower()}"
+        if self.commerce_mcp_sandbox:
+            return "sandbox default; COMMERCE_MCP_ALLOW_WRITES=false turns them off"
+        return "default; COMMERCE_MCP_ALLOW_WRITES=true turns them on"
 
     @property
     def toolsets(self) -> frozenset[str]:

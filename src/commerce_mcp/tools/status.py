@@ -42,6 +42,7 @@ class ConfigIssue(BaseModel):
 class ConnectionStatus(ToolResult):
     mode: Literal["live", "sandbox"]
     writes_enabled: bool
+    writes_decided_by: str = Field(default="", description="The setting that turned writes on/off.")
     toolsets: list[str]
     channels: list[ChannelStatus]
     config_problems: list[ConfigIssue] = Field(default_factory=list)
@@ -128,6 +129,7 @@ async def build_status(services: Services, *, check_shops: bool) -> ConnectionSt
     return ConnectionStatus(
         mode="sandbox" if settings.sandbox else "live",
         writes_enabled=settings.writes_enabled,
+        writes_decided_by=settings.writes_decided_by,
         toolsets=sorted(settings.toolsets),
         channels=[tiktok, amazon],
         config_problems=problems,
@@ -137,7 +139,8 @@ async def build_status(services: Services, *, check_shops: bool) -> ConnectionSt
 
 def render_status(status: ConnectionStatus) -> str:
     lines = [
-        f"mode: {status.mode}; writes: {'enabled' if status.writes_enabled else 'disabled'};"
+        f"mode: {status.mode}; writes: {'enabled' if status.writes_enabled else 'disabled'}"
+        f" ({status.writes_decided_by});"
         f" toolsets: {','.join(status.toolsets) or 'none'}"
     ]
     for ch in status.channels:
