@@ -77,8 +77,8 @@ def test_doctor_names_what_to_set_and_fails_without_credentials(
 ) -> None:
     assert run(["doctor"]) == 1
     out = capsys.readouterr().out
-    assert "[FAIL] TikTok Shop: not configured; set TIKTOK_APP_KEY" in out
-    assert "[FAIL] Amazon SP-API: not configured; set AMAZON_SP_API_CLIENT_ID" in out
+    assert "[FAIL] TikTok Shop: not configured. Next: set TIKTOK_APP_KEY" in out
+    assert "[FAIL] Amazon SP-API: not configured. Next: set AMAZON_SP_API_CLIENT_ID" in out
 
 
 def test_tiktok_authorize_exchanges_the_code_and_lists_shops(

@@ -116,3 +116,11 @@ def test_an_explicit_allow_writes_wins_over_the_sandbox_default(
     assert problems == []
     assert settings.writes_enabled is enabled
     assert settings.writes_decided_by == decided_by
+
+
+def test_a_blank_value_means_the_default_even_where_the_default_is_not_none(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("TIKTOK_API_BASE_URL=\nCOMMERCE_MCP_DEADLINE_SECONDS= \n")
+    settings, problems = load_settings()
+    assert problems == []
+    assert settings.tiktok_api_base_url == "https://open-api.tiktokglobalshop.com"
+    assert settings.commerce_mcp_deadline_seconds == 45.0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -10,10 +11,13 @@ from typing import Any
 import pytest
 from mcp import Client
 
-from commerce_mcp.doctor import run_doctor
+from commerce_mcp.cli import main
+from commerce_mcp.doctor import STEPS, run_doctor
 from commerce_mcp.server import build_server
 from commerce_mcp.services import Services
 from commerce_mcp.store import paths
+from commerce_mcp.terminal import ProgressLine
+from tests.support.terminal import FakeTerminal
 
 
 def doctor(monkeypatch: pytest.MonkeyPatch, state_dir: Path) -> tuple[int, str]:
@@ -22,6 +26,23 @@ def doctor(monkeypatch: pytest.MonkeyPatch, state_dir: Path) -> tuple[int, str]:
     lines: list[str] = []
     code = asyncio.run(run_doctor(emit=lines.append))
     return code, "\n".join(lines)
+
+
+class InstantClock:
+    """Monotonic time that jumps forward when slept on."""
+
+    def __init__(self) -> None:
+        self.now = 1_000.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def wall(self) -> float:
+        return 1_790_000_000.0 + self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.now += max(0.0, seconds)
+        await asyncio.sleep(0)
 
 
 def state_line(text: str) -> str:
@@ -126,3 +147,131 @@ def test_a_tool_that_needs_an_unusable_store_says_where_and_what_to_do(
     assert "state store" in text
     assert "COMMERCE_MCP_STATE_DIR" in text
     assert "bug" not in text
+
+
+def test_without_credentials_the_report_is_one_line_per_check_each_failure_saying_what_next(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    code, out = doctor(monkeypatch, tmp_path / "state")
+    assert code == 1
+    assert out.replace(str(tmp_path), "<tmp>") == "\n".join(
+        [
+            "[ok] mode: live; writes disabled (default; COMMERCE_MCP_ALLOW_WRITES=true turns them"
+            " on)",
+            "[ok] state: <tmp>/state does not exist yet; it will be created on first use",
+            "[FAIL] TikTok Shop: not configured. Next: set TIKTOK_APP_KEY, TIKTOK_APP_SECRET,"
+            " TIKTOK_ACCESS_TOKEN (or TIKTOK_REFRESH_TOKEN), or run `commerce-mcp tiktok"
+            " authorize` to save the seller's tokens",
+            "[FAIL] Amazon SP-API: not configured. Next: set AMAZON_SP_API_CLIENT_ID,"
+            " AMAZON_SP_API_CLIENT_SECRET, AMAZON_SP_API_REFRESH_TOKEN, AMAZON_SELLER_ID",
+            "2 check(s) failed: do what each FAIL line says next (settings go in the environment"
+            " or a .env file; README, Configuration), then run `commerce-mcp doctor` again",
+        ]
+    )
+
+
+def test_an_unreachable_platform_fails_with_the_error_and_what_to_do(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    for name, value in {
+        "TIKTOK_APP_KEY": "k",
+        "TIKTOK_APP_SECRET": "s",
+        "TIKTOK_ACCESS_TOKEN": "a",
+        "TIKTOK_API_BASE_URL": "http://127.0.0.1:9",
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("COMMERCE_MCP_STATE_DIR", str(tmp_path / "state"))
+    services = Services.from_env()
+    services.clock = InstantClock()  # the client's backoff between attempts takes no real time
+    lines: list[str] = []
+    asyncio.run(run_doctor(emit=lines.append, services=services))
+    out = "\n".join(lines)
+    line = next(line for line in out.splitlines() if "TikTok Shop" in line)
+    assert line.startswith("[FAIL] TikTok Shop: get_authorized_shops: could not reach TikTok Shop")
+    assert line.endswith(
+        "Next: check the network and TIKTOK_API_BASE_URL; the request was not sent"
+    )
+
+
+def test_a_setting_that_does_not_parse_is_a_failed_check_naming_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("COMMERCE_MCP_DEADLINE_SECONDS", "soon")
+    code, out = doctor(monkeypatch, tmp_path / "state")
+    assert code == 1
+    line = out.splitlines()[0]
+    assert line.startswith("[FAIL] COMMERCE_MCP_DEADLINE_SECONDS: ")
+    assert "the default is used instead. Next: fix COMMERCE_MCP_DEADLINE_SECONDS" in line
+
+
+def test_json_format_is_one_document_for_scripts(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("COMMERCE_MCP_STATE_DIR", str(tmp_path / "state"))
+    lines: list[str] = []
+    code = asyncio.run(run_doctor(emit=lines.append, fmt="json"))
+    [document] = lines
+    report = json.loads(document)
+    assert code == 1
+    assert report["ok"] is False
+    assert report["failed"] == 2
+    assert [check["name"] for check in report["checks"]] == [
+        "mode",
+        "state",
+        "TikTok Shop",
+        "Amazon SP-API",
+    ]
+    amazon = report["checks"][3]
+    assert amazon == {
+        "name": "Amazon SP-API",
+        "ok": False,
+        "detail": "not configured",
+        "next": "set AMAZON_SP_API_CLIENT_ID, AMAZON_SP_API_CLIENT_SECRET,"
+        " AMAZON_SP_API_REFRESH_TOKEN, AMAZON_SELLER_ID",
+    }
+
+
+def test_colour_marks_only_the_verdicts_when_asked(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("COMMERCE_MCP_STATE_DIR", str(tmp_path / "state"))
+    lines: list[str] = []
+    asyncio.run(run_doctor(emit=lines.append, colour=True))
+    assert lines[0].startswith("[\x1b[32mok\x1b[0m] mode: ")
+    assert lines[2].startswith("[\x1b[31mFAIL\x1b[0m] TikTok Shop: ")
+
+
+def test_the_sandbox_passes_every_check_with_the_sandbox_seller(tmp_path: Path) -> None:
+    lines: list[str] = []
+    code = asyncio.run(run_doctor(sandbox=True, emit=lines.append))
+    assert code == 0, lines
+    assert lines[-1] == "all checks passed"
+    amazon = next(line for line in lines if "Amazon SP-API" in line)
+    assert "seller None" not in amazon
+    assert amazon.startswith("[ok] Amazon SP-API: seller A1SANDBOXSELLER, marketplace ")
+
+
+def test_progress_counts_the_steps_on_a_terminal_and_clears_itself(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("COMMERCE_MCP_STATE_DIR", str(tmp_path / "state"))
+    terminal = FakeTerminal()
+    asyncio.run(run_doctor(emit=lambda _: None, progress=ProgressLine(STEPS, terminal)))
+    shown = terminal.getvalue()
+    assert [part.split("]")[0] for part in shown.split("\r\x1b[K[")[1:]] == [
+        "1/4",
+        "2/4",
+        "3/4",
+        "4/4",
+    ]
+    assert "[3/4] asking TikTok Shop for the authorized shops…" in shown
+    assert shown.endswith("\r\x1b[K"), "the last progress text is wiped before the report"
+
+
+def test_no_progress_or_colour_reaches_a_pipe(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["doctor"])
+    captured = capsys.readouterr()
+    assert "\x1b" not in captured.out + captured.err
+    assert "\r" not in captured.out + captured.err
+    assert captured.out.startswith("[ok] mode: live")

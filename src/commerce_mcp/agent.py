@@ -25,6 +25,8 @@ if TYPE_CHECKING:
 #: Used when neither ``--model`` nor ``ANTHROPIC_MODEL`` names one: the newest Sonnet the installed
 #: SDK knows (claude-sonnet-4-5 is deprecated there).
 DEFAULT_MODEL = "claude-sonnet-5-5"
+#: The variables ``ask`` (through the anthropic SDK) reads; environment only, never ``.env``.
+ENVIRONMENT = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_BASE_URL", "ANTHROPIC_MODEL")
 INSTALL_HINT = 'pip install "commerce-mcp[agent]"'
 MAX_TOKENS = 4096
 #: commerce-mcp's write tools only preview until called again with the token their preview issued.

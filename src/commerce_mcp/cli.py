@@ -60,7 +60,13 @@ def _parser() -> argparse.ArgumentParser:
         default="text",
         help="text the model reads, or the structured result",
     )
-    with_sandbox(sub.add_parser("doctor", help="check configuration and connectivity"))
+    doctor = with_sandbox(sub.add_parser("doctor", help="check configuration and connectivity"))
+    doctor.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="one line per check, or one JSON document for scripts",
+    )
     sub.add_parser("demo", help="run the whole cross-channel workflow on the sandbox")
     tiktok = sub.add_parser("tiktok", help="TikTok Shop authorization")
     tiktok_sub = tiktok.add_subparsers(dest="tiktok_command", required=True)
@@ -121,9 +127,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             raise SystemExit(2) from None
         raise SystemExit(asyncio.run(_call(args.tool, arguments, args.format, sandbox)))
     if command == "doctor":
-        from commerce_mcp.doctor import run_doctor
-
-        raise SystemExit(asyncio.run(run_doctor(sandbox=sandbox, emit=print)))
+        raise SystemExit(asyncio.run(_doctor(sandbox, args.format)))
     if command == "tiktok":
         if args.tiktok_command == "authorize":
             raise SystemExit(
@@ -185,6 +189,19 @@ def _services(sandbox: bool) -> Any:
     services = Services.from_env(sandbox=sandbox)
     configure_logging(services.settings.commerce_mcp_log_level)
     return services
+
+
+async def _doctor(sandbox: bool, fmt: Any) -> int:
+    from commerce_mcp.doctor import STEPS, run_doctor
+    from commerce_mcp.terminal import ProgressLine, wants_colour
+
+    return await run_doctor(
+        sandbox=sandbox,
+        emit=print,
+        fmt=fmt,
+        colour=fmt == "text" and wants_colour(sys.stdout),
+        progress=ProgressLine(STEPS, sys.stderr),
+    )
 
 
 def _serve(sandbox: bool) -> int:

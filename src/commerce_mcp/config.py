@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_core import PydanticUseDefault
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 TOOLSETS = ("tiktok", "amazon", "crosschannel")
@@ -94,8 +95,10 @@ class Settings(BaseSettings):
     @field_validator("*", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: Any) -> Any:
-        # `FOO=` in a .env file means "not set", not "the empty string".
-        return None if isinstance(value, str) and not value.strip() else value
+        # `FOO=` in a .env file means "not set", not "the empty string": the field's default.
+        if isinstance(value, str) and not value.strip():
+            raise PydanticUseDefault()
+        return value
 
     # Derived views -----------------------------------------------------------------------------
 
