@@ -139,10 +139,11 @@ def main(argv: Sequence[str] | None = None) -> None:
             )
         raise SystemExit(asyncio.run(_tiktok_shops(sandbox, args.tenant)))
     if command == "demo":
-        from commerce_mcp.demo import run_demo
+        from commerce_mcp.demo import STEPS, run_demo
+        from commerce_mcp.terminal import ProgressLine
 
         _services(True)  # logging to stderr, like every other command
-        raise SystemExit(asyncio.run(run_demo()))
+        raise SystemExit(asyncio.run(run_demo(progress=ProgressLine(STEPS, sys.stderr))))
     if command == "ask":
         from commerce_mcp.agent import run_ask
 

@@ -82,9 +82,10 @@ class Services:
 
             self.sandbox = await asyncio.to_thread(start_sandbox)
             self._owns_sandbox = True
-        if not isinstance(self.clock, _SandboxClock):
+        if type(self.clock) is SystemClock:
             # The fakes judge request timestamps and token expiry by simulated time, so clients
-            # must stamp simulated time too; deadlines and sleeps stay real.
+            # must stamp simulated time too; deadlines and sleeps stay real. A clock set by the
+            # caller (a test's virtual time) is kept.
             self.clock = _SandboxClock(self.sandbox.clock.now)
         if self.settings.tiktok_api_base_url != self.sandbox.tiktok_url:
             # Re-validate (not model_copy) so secrets become SecretStr like any loaded value.
