@@ -3,7 +3,8 @@
 The server runs as a subprocess reached through the official MCP client, exactly as an agent framework
 would reach it. Tool definitions and results cross over through the anthropic SDK's MCP helpers
 (``anthropic.lib.tools.mcp``) and its tool runner drives the tool-use loop. Between the two sits
-:class:`ToolGate`, which prints every call and asks before any tool that is not marked read-only.
+:class:`ToolGate`, which asks before any tool that is not marked read-only and prints each call as one
+line (name, arguments, outcome). Claude's own words stream to the terminal as they arrive.
 
 ``anthropic`` is an optional extra, so it is imported only inside :func:`run_ask`.
 """
@@ -33,6 +34,9 @@ MAX_TOKENS = 4096
 PREVIEW_TOKEN_ARGUMENT = "confirmation_token"
 #: How much of a tool's arguments (and of an error) the transcript shows.
 ARGUMENTS_PREVIEW_CHARS = 120
+#: The arguments and the outcome on a tool call's transcript line.
+ARGUMENTS_LINE_CHARS = 80
+OUTCOME_CHARS = 100
 
 SYSTEM_PROMPT = (
     "You are an operations assistant for a seller on TikTok Shop who fulfils orders from Amazon FBA "
@@ -74,11 +78,7 @@ async def run_ask(
         print(f"error: `ask` needs the anthropic SDK. Install it with: {INSTALL_HINT}", file=err)
         return 2
     if not (os.environ.get("ANTHROPIC_API_KEY") or os.environ.get("ANTHROPIC_AUTH_TOKEN")):
-        print(
-            "error: ANTHROPIC_API_KEY is not set. Create a key at https://console.anthropic.com/ and "
-            "run: export ANTHROPIC_API_KEY=...  (ANTHROPIC_BASE_URL points at another endpoint)",
-            file=err,
-        )
+        print(missing_key_message(os.environ.get("ANTHROPIC_BASE_URL")), file=err)
         return 2
     if max_turns < 1:
         print("error: --max-turns must be at least 1", file=err)
@@ -95,8 +95,13 @@ async def run_ask(
             Client(params) as mcp_client,
         ):
             listed = await mcp_client.list_tools()
+            transcript = Transcript(out)
             gate = ToolGate(
-                mcp_client, listed.tools, out=out, confirm=confirm, assume_yes=assume_yes
+                mcp_client,
+                listed.tools,
+                out=transcript,
+                confirm=confirm,
+                assume_yes=assume_yes,
             )
             runner = claude.beta.messages.tool_runner(
                 model=chosen_model,
@@ -109,10 +114,14 @@ async def run_ask(
                 # The whole history on every turn works with any Messages API behind
                 # ANTHROPIC_BASE_URL, including gateways that know nothing of message threads.
                 thread=False,
+                # Each turn arrives as a stream, so the answer shows as Claude writes it.
+                stream=True,
             )
             final = None
-            async for message in runner:
-                final = message
+            async for turn in runner:
+                async for chunk in turn.text_stream:
+                    transcript.text(chunk)
+                final = await turn.get_final_message()
     except Exception as exc:
         # The MCP client's task group may wrap the real failure in an exception group.
         cause = _innermost(exc)
@@ -130,7 +139,7 @@ async def run_ask(
         else:
             raise
         return 1
-    return _report(final, max_turns, out=out, err=err)
+    return _report(final, max_turns, transcript=transcript, err=err)
 
 
 def default_server_command(sandbox: bool) -> list[str]:
@@ -162,6 +171,45 @@ def confirm_in_terminal(prompt: str) -> bool:
         return False
 
 
+def missing_key_message(base_url: str | None) -> str:
+    """What to do without a key; mentions ANTHROPIC_BASE_URL only when it is set."""
+    text = (
+        "error: ANTHROPIC_API_KEY is not set. Create a key at https://console.anthropic.com/ and "
+        "run: export ANTHROPIC_API_KEY=..."
+    )
+    if base_url:
+        text += (
+            f" (ANTHROPIC_BASE_URL points at {_without_userinfo(base_url)}: set the key, or"
+            " ANTHROPIC_AUTH_TOKEN, that endpoint expects)"
+        )
+    return text
+
+
+def call_line(name: str, arguments: dict[str, Any]) -> str:
+    """``→ name key=value …`` for the transcript: the arguments compact, a confirmation token elided."""
+    parts = []
+    for key, value in arguments.items():
+        if key == PREVIEW_TOKEN_ARGUMENT and value:
+            shown = "…"
+        elif isinstance(value, str) and value and not any(c.isspace() for c in value):
+            shown = value
+        else:
+            shown = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+        parts.append(f"{key}={shown}")
+    return f"→ {name} {preview(' '.join(parts), ARGUMENTS_LINE_CHARS)}".rstrip()
+
+
+def result_summary(name: str, result: CallToolResult) -> str:
+    """The outcome of a call in a few words: ``ok: <first line>`` or ``error: <message>``."""
+    text = "\n".join(getattr(block, "text", "") for block in result.content)
+    if result.is_error:
+        # The SDK prefixes tool errors with "Error executing tool <name>: "; the line already names it.
+        message = text.removeprefix(f"Error executing tool {name}: ")
+        return f"error: {preview(message, OUTCOME_CHARS)}"
+    lines = [line for line in text.splitlines() if line.strip() and not line.startswith("[SANDBOX")]
+    return f"ok: {preview(lines[0], OUTCOME_CHARS)}" if lines else "ok"
+
+
 def preview(value: object, limit: int = ARGUMENTS_PREVIEW_CHARS) -> str:
     """One compact line for the transcript, cut to ``limit`` characters."""
     line = (
@@ -171,6 +219,36 @@ def preview(value: object, limit: int = ARGUMENTS_PREVIEW_CHARS) -> str:
     )
     line = " ".join(line.split())
     return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+class Transcript:
+    """What a person sees: Claude's text as it streams, and one line per tool call between."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+        self.at_line_start = True
+        self.streamed = ""
+
+    def text(self, chunk: str) -> None:
+        """Claude's words, written the moment they arrive."""
+        if not chunk:
+            return
+        self.out.write(chunk)
+        self.out.flush()
+        self.streamed += chunk
+        self.at_line_start = chunk.endswith("\n")
+
+    def line(self, text: str) -> None:
+        """A line of its own, after whatever was streamed."""
+        prefix = "" if self.at_line_start else "\n"
+        print(f"{prefix}{text}", file=self.out, flush=True)
+        self.at_line_start = True
+
+    def end(self) -> None:
+        """Finish the streamed text with a newline."""
+        if not self.at_line_start:
+            print(file=self.out, flush=True)
+            self.at_line_start = True
 
 
 class ToolGate:
@@ -186,7 +264,7 @@ class ToolGate:
         client: Client,
         tools: Sequence[Tool],
         *,
-        out: TextIO,
+        out: Transcript,
         confirm: Confirm | None,
         assume_yes: bool,
     ) -> None:
@@ -197,15 +275,16 @@ class ToolGate:
         self._assume_yes = assume_yes
 
     async def call_tool(self, name: str, arguments: dict[str, Any] | None = None) -> CallToolResult:
-        """Print the call, ask first if it writes, then run it on the server."""
+        """Ask first if it writes, run it on the server, then print one line: call and outcome."""
         from mcp.types import CallToolResult, TextContent
 
         arguments = arguments or {}
-        print(f"→ {name} {preview(arguments)}", file=self._out, flush=True)
+        line = call_line(name, arguments)
         if self._must_ask(name, arguments):
+            self._out.end()
             prompt = f"{name} can change data: {preview(arguments, 400)}\nRun it? [y/N] "
             if not await asyncio.to_thread(self._confirm, prompt):
-                print("  declined", file=self._out, flush=True)
+                self._out.line(f"{line} · declined, not run")
                 refusal = (
                     f"The user declined to run {name}; it was not executed. Do not retry it; "
                     "explain what it would have done and let the user decide."
@@ -214,9 +293,7 @@ class ToolGate:
                     content=[TextContent(type="text", text=refusal)], is_error=True
                 )
         result = await self._client.call_tool(name, arguments)
-        if result.is_error:
-            message = " ".join(getattr(block, "text", "") for block in result.content)
-            print(f"  ✗ {preview(message)}", file=self._out, flush=True)
+        self._out.line(f"{line} · {result_summary(name, result)}")
         return result
 
     def _must_ask(self, name: str, arguments: dict[str, Any]) -> bool:
@@ -235,7 +312,8 @@ def _without_userinfo(url: str) -> str:
     return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
 
 
-def _report(final: Any, max_turns: int, *, out: TextIO, err: TextIO) -> int:
+def _report(final: Any, max_turns: int, *, transcript: Transcript, err: TextIO) -> int:
+    transcript.end()
     if final is None:
         print("error: the model sent no reply", file=err)
         return 1
@@ -249,8 +327,7 @@ def _report(final: Any, max_turns: int, *, out: TextIO, err: TextIO) -> int:
     if not answer:
         print(f"error: the model stopped ({final.stop_reason}) without an answer", file=err)
         return 1
-    print(f"\n{answer}", file=out)
-    return 0
+    return 0  # the answer has been printed as it streamed
 
 
 def _describe_status_error(exc: Any) -> str:

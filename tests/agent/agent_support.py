@@ -16,11 +16,24 @@ DUMMY_KEY = "sk-ant-test-0123456789-do-not-print"
 WIDGET_SERVER = [sys.executable, str(Path(__file__).with_name("write_tool_server.py"))]
 
 
+class RecordingStream(io.StringIO):
+    """A StringIO that also keeps each write apart, to see text arrive piece by piece."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes: list[str] = []
+
+    def write(self, text: str) -> int:
+        self.writes.append(text)
+        return super().write(text)
+
+
 @dataclass
 class AskOutcome:
     code: int
     out: str
     err: str
+    writes: list[str]
 
     @property
     def printed(self) -> str:
@@ -29,7 +42,7 @@ class AskOutcome:
 
 async def ask(question: str = "What about the widgets?", **overrides: Any) -> AskOutcome:
     """Run ``run_ask`` (against the widget server unless overridden), capturing both streams."""
-    out, err = io.StringIO(), io.StringIO()
+    out, err = RecordingStream(), io.StringIO()
     options: dict[str, Any] = {
         "model": None,
         "max_turns": 6,
@@ -40,4 +53,4 @@ async def ask(question: str = "What about the widgets?", **overrides: Any) -> As
     }
     options.update(overrides)
     code = await run_ask(question, out=out, err=err, **options)
-    return AskOutcome(code, out.getvalue(), err.getvalue())
+    return AskOutcome(code, out.getvalue(), err.getvalue(), out.writes)

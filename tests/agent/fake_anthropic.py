@@ -2,13 +2,17 @@
 
 anthropic 2.x talks through httpx2, which respx cannot intercept, so the SDK has to reach a real socket:
 this serves a tiny Starlette app with uvicorn on 127.0.0.1 in a background thread. Each POST to
-``/v1/messages`` records the request body and answers with the next scripted turn.
+``/v1/messages`` records the request body and answers with the next scripted turn: one JSON message, or,
+when the request asks for ``"stream": true``, the same message as server-sent events, text cut into
+word-sized deltas the way the real API sends it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
+import json
+import re
 import socket
 import threading
 from collections.abc import Iterator
@@ -19,7 +23,7 @@ from typing import Any
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 _ids = itertools.count(1)
@@ -86,7 +90,7 @@ class FakeAnthropic:
         assert last["role"] == "user"
         return [block for block in last["content"] if block.get("type") == "tool_result"]
 
-    async def _messages(self, request: Request) -> JSONResponse:
+    async def _messages(self, request: Request) -> Response:
         body = await request.json()
         self.requests.append(body)
         self.headers.append(dict(request.headers))
@@ -95,18 +99,65 @@ class FakeAnthropic:
         turn = self.script.pop(0)
         if turn.status != 200:
             return _error(turn.status, turn.error_type, turn.error_message)
-        return JSONResponse(
+        message = {
+            "id": f"msg_{len(self.requests):04d}",
+            "type": "message",
+            "role": "assistant",
+            "model": body.get("model", "unknown"),
+            "content": turn.content,
+            "stop_reason": turn.stop_reason,
+            "stop_sequence": None,
+            "usage": {"input_tokens": 10, "output_tokens": 5},
+        }
+        if body.get("stream"):
+            events = "".join(_sse(name, data) for name, data in _stream_events(message))
+            return StreamingResponse(iter([events]), media_type="text/event-stream")
+        return JSONResponse(message)
+
+
+def text_deltas(value: str) -> list[str]:
+    """How the fake cuts a text block into stream deltas: a word and the space after it."""
+    return re.findall(r"\S+\s*|\s+", value)
+
+
+def _stream_events(message: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """The Messages streaming protocol for one complete message."""
+    start = {**message, "content": [], "stop_reason": None}
+    yield "message_start", {"type": "message_start", "message": start}
+    for index, block in enumerate(message["content"]):
+        if block["type"] == "text":
+            opened = {"type": "text", "text": ""}
+            deltas = [{"type": "text_delta", "text": part} for part in text_deltas(block["text"])]
+        else:
+            opened = {**block, "input": {}}
+            deltas = [{"type": "input_json_delta", "partial_json": json.dumps(block["input"])}]
+        yield (
+            "content_block_start",
             {
-                "id": f"msg_{len(self.requests):04d}",
-                "type": "message",
-                "role": "assistant",
-                "model": body.get("model", "unknown"),
-                "content": turn.content,
-                "stop_reason": turn.stop_reason,
-                "stop_sequence": None,
-                "usage": {"input_tokens": 10, "output_tokens": 5},
-            }
+                "type": "content_block_start",
+                "index": index,
+                "content_block": opened,
+            },
         )
+        for delta in deltas:
+            yield (
+                "content_block_delta",
+                {"type": "content_block_delta", "index": index, "delta": delta},
+            )
+        yield "content_block_stop", {"type": "content_block_stop", "index": index}
+    yield (
+        "message_delta",
+        {
+            "type": "message_delta",
+            "delta": {"stop_reason": message["stop_reason"], "stop_sequence": None},
+            "usage": {"output_tokens": 5},
+        },
+    )
+    yield "message_stop", {"type": "message_stop"}
+
+
+def _sse(event: str, data: dict[str, Any]) -> str:
+    return f"event: {event}\ndata: {json.dumps(data)}\n\n"
 
 
 def _error(status: int, error_type: str, message: str) -> JSONResponse:

@@ -10,7 +10,16 @@ from pathlib import Path
 import anyio
 import pytest
 from agent_support import DUMMY_KEY, ask
-from fake_anthropic import FakeAnthropic, Turn, answer, calls, failure, tool_use
+from fake_anthropic import (
+    FakeAnthropic,
+    Turn,
+    answer,
+    calls,
+    failure,
+    text,
+    text_deltas,
+    tool_use,
+)
 
 from commerce_mcp.agent import DEFAULT_MODEL, INSTALL_HINT
 
@@ -27,7 +36,7 @@ async def test_answers_with_the_sandbox_server_over_stdio(fake_api: FakeApi) -> 
     outcome = await ask("What is connected?", sandbox=True, server_command=None)
 
     assert outcome.code == 0, outcome.err
-    assert '→ get_connection_status {"check_shops":true}' in outcome.out
+    assert outcome.out.startswith("→ get_connection_status check_shops=true · ok: mode: sandbox;")
     assert outcome.out.rstrip().endswith("Both channels are connected (sandbox).")
     first = fake.requests[0]
     assert first["model"] == DEFAULT_MODEL
@@ -54,7 +63,7 @@ async def test_tool_error_goes_back_to_the_model_as_an_error_result(fake_api: Fa
     [result] = fake.tool_results()
     assert result["is_error"] is True
     assert "no widget w-9; known: w-1, w-2" in result["content"][0]["text"]
-    assert "✗ Error executing tool lookup_widget: no widget w-9" in outcome.out
+    assert "→ lookup_widget widget_id=w-9 · error: no widget w-9; known: w-1, w-2\n" in outcome.out
 
 
 async def test_write_is_refused_when_the_user_says_no(fake_api: FakeApi, widget_log: Path) -> None:
@@ -294,3 +303,100 @@ class _PipedStdin:
 
     def readline(self) -> str:
         return self._data
+
+
+async def test_the_answer_streams_in_as_it_arrives(fake_api: FakeApi) -> None:
+    reply = "Widget w-1 is red, and w-2 is blue."
+    fake = fake_api([answer(reply)])
+
+    outcome = await ask()
+
+    assert outcome.code == 0, outcome.err
+    assert fake.requests[0]["stream"] is True
+    # Each delta the API sends is written on its own, the moment it arrives.
+    pieces = text_deltas(reply)
+    assert len(pieces) > 1
+    start = outcome.writes.index(pieces[0])
+    assert outcome.writes[start : start + len(pieces)] == pieces
+    assert outcome.out == reply + "\n"
+
+
+async def test_the_transcript_is_claudes_words_and_one_line_per_tool_call(
+    fake_api: FakeApi, widget_log: Path
+) -> None:
+    fake_api(
+        [
+            Turn(
+                content=[
+                    text("Let me look."),
+                    tool_use("lookup_widget", {"widget_id": "w-1"}),
+                    tool_use("lookup_widget", {"widget_id": "w-9"}),
+                ]
+            ),
+            Turn(
+                content=[
+                    text("Deleting it."),
+                    tool_use("delete_widget", {"widget_id": "w-1"}),
+                ]
+            ),
+            answer("w-1 is red; w-9 does not exist. I did not delete w-1."),
+        ]
+    )
+
+    outcome = await ask(confirm=lambda _: False)
+
+    assert outcome.code == 0, outcome.err
+    assert outcome.out == (
+        "Let me look.\n"
+        "→ lookup_widget widget_id=w-1 · ok: red widget\n"
+        "→ lookup_widget widget_id=w-9 · error: no widget w-9; known: w-1, w-2\n"
+        "Deleting it.\n"
+        "→ delete_widget widget_id=w-1 · declined, not run\n"
+        "w-1 is red; w-9 does not exist. I did not delete w-1.\n"
+    )
+    assert not await anyio.Path(widget_log).exists()
+
+
+async def test_a_confirmation_token_is_not_printed_on_the_call_line(
+    fake_api: FakeApi, widget_log: Path
+) -> None:
+    fake_api(
+        [
+            calls(tool_use("ship_widget", {"widget_id": "w-1", "confirmation_token": "tok-w-1"})),
+            answer("Shipped."),
+        ]
+    )
+
+    outcome = await ask(assume_yes=True)
+
+    assert "→ ship_widget widget_id=w-1 confirmation_token=… · ok: shipped w-1\n" in outcome.out
+    assert "tok-w-1" not in outcome.out
+    assert await anyio.Path(widget_log).read_text() == "shipped w-1\n"
+
+
+async def test_missing_api_key_does_not_mention_a_base_url_that_is_not_set(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("ANTHROPIC_BASE_URL", raising=False)
+
+    outcome = await ask()
+
+    assert outcome.code == 2
+    assert outcome.err == (
+        "error: ANTHROPIC_API_KEY is not set. Create a key at https://console.anthropic.com/ and"
+        " run: export ANTHROPIC_API_KEY=...\n"
+    )
+
+
+async def test_missing_api_key_names_the_base_url_when_it_is_set(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", "https://gw:hunter2@gateway.example/anthropic")
+
+    outcome = await ask()
+
+    assert outcome.code == 2
+    assert (
+        "ANTHROPIC_BASE_URL points at https://gateway.example/anthropic: set the key" in outcome.err
+    )
+    assert "hunter2" not in outcome.err
