@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
 from commerce_mcp.config import load_settings
-
-#: Where the shared reference material lives when the work directory has it (tests skip otherwise).
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+from tests.support.reference import MISSING, SHARED, SHARED_ENV
 
 _OUR_PREFIXES = ("TIKTOK_", "AMAZON_", "COMMERCE_MCP_", "SP_API_", "LWA_", "ANTHROPIC_")
 
@@ -81,3 +80,41 @@ async def sandbox_client(sandbox: object) -> AsyncIterator[object]:
 
     async with Client(build_server(sandbox_services(sandbox))) as client:  # type: ignore[arg-type]
         yield client
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Say once which reference files are missing, instead of one skip line per test that needs them.
+
+    Runs before pytest's short summary (``-ra``), so the skips it explains are folded there into one
+    line pointing here; the count of skipped tests stays as it was.
+    """
+    reports = [
+        report
+        for report in terminalreporter.stats.get("skipped", [])
+        if isinstance(report.longrepr, tuple) and MISSING in str(report.longrepr[2])
+    ]
+    if not reports:
+        return
+    missing: Counter[str] = Counter()
+    for report in reports:
+        assert isinstance(report.longrepr, tuple)
+        reason = str(report.longrepr[2])
+        missing[reason.split(f"{MISSING}: ", 1)[1].split(" (not found under", 1)[0]] += 1
+        report.longrepr = (
+            str(Path(__file__)),
+            pytest_terminal_summary.__code__.co_firstlineno,
+            f"Skipped: {MISSING}; see 'reference material missing' above",
+        )
+    write = terminalreporter.write_line
+    terminalreporter.section("reference material missing", sep="-")
+    where = "is not there" if not SHARED.is_dir() else "lacks these files"
+    write(
+        f"{len(reports)} test(s) skipped: they compare the code with official samples and schemas"
+        f" from {SHARED}, which {where}:"
+    )
+    for name, count in sorted(missing.items()):
+        write(f"  {name}  ({count} test(s))")
+    write(
+        "That folder is kept outside the project on purpose. To run these tests, put the shared"
+        f" folder next to the repository, or set {SHARED_ENV} to a copy of it."
+    )

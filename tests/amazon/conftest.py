@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.support.reference import REFERENCE as SHARED_REFERENCE
+from tests.support.reference import require
 
-REFERENCE = Path(__file__).resolve().parents[2] / ".." / "shared" / "reference" / "amazon-sp-api"
+REFERENCE = SHARED_REFERENCE / "amazon-sp-api"
 
 
 @pytest.fixture
@@ -25,7 +26,4 @@ def reference() -> Callable[[str], Any]:
 
 def reference_json(name: str) -> Any:
     """A file from the shared Amazon reference folder, or skip when it is not checked out here."""
-    path = REFERENCE / name
-    if not path.exists():
-        pytest.skip(f"reference file {name} not available at {REFERENCE} (../shared is absent)")
-    return json.loads(path.read_text())
+    return json.loads(require(REFERENCE / name).read_text())

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from pydantic import BaseModel
+from tests.support.reference import require
 from tiktok_helpers import TIKTOK_REFERENCE
 
 from commerce_mcp.tiktok import models as m
@@ -49,15 +50,13 @@ NOT_CALLED = {"package_detail.response.json"}
 
 
 def _load(name: str) -> dict[str, Any]:
-    if not SAMPLES.is_dir():
-        pytest.skip(f"TikTok Shop reference samples not found at {SAMPLES} (../shared absent)")
+    require(SAMPLES)
     data: dict[str, Any] = json.loads((SAMPLES / name).read_text(encoding="utf-8"))
     return data
 
 
 def test_every_response_sample_has_a_parser() -> None:
-    if not SAMPLES.is_dir():
-        pytest.skip(f"TikTok Shop reference samples not found at {SAMPLES} (../shared absent)")
+    require(SAMPLES)
     responses = {p.name for p in SAMPLES.glob("*.response.json")}
     assert responses - NOT_CALLED == set(PARSERS)
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
+
+from tests.support.reference import REFERENCE
 
 from commerce_mcp.sandbox.runner import SandboxServers
 
-SHARED = Path(__file__).resolve().parents[2] / ".." / "shared"
-TIKTOK_REFERENCE = SHARED / "reference" / "tiktok-shop"
+TIKTOK_REFERENCE = REFERENCE / "tiktok-shop"
 
 
 class SandboxClock:
