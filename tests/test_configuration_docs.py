@@ -1,7 +1,8 @@
-"""Every variable the program reads is documented, in the README table and in ``.env.example``.
+"""Every variable the program reads is documented, in a README table and in ``.env.example``.
 
-The settings model is the list of what the server reads; ``agent.ENVIRONMENT`` what ``ask`` reads. A hint
-or error that names a variable (``check TIKTOK_API_BASE_URL``) must name a documented one.
+What the program reads: the fields of the settings models (``Settings``; ``HostingSettings`` for hosted
+mode), ``agent.ENVIRONMENT`` (what ``ask`` reads) and any ``os.environ`` lookup in the source. A hint or
+error that names a variable (``check TIKTOK_API_BASE_URL``) must name a documented one.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from pathlib import Path
 
 from commerce_mcp import agent
 from commerce_mcp.config import Settings
+from commerce_mcp.hosting.settings import HostingSettings
 
 ROOT = Path(__file__).resolve().parents[1]
 SRC = ROOT / "src" / "commerce_mcp"
@@ -21,18 +23,30 @@ PLACEHOLDERS = {"TIKTOK_SKU", "AMAZON_SKU"}
 
 
 def settings_variables() -> set[str]:
-    return {name.upper() for name in Settings.model_fields}
+    """What the settings models read (from the environment and ``.env``)."""
+    return {name.upper() for model in (Settings, HostingSettings) for name in model.model_fields}
 
 
-def readme_table() -> list[str]:
-    """The variable names in the README's configuration table, in order."""
-    lines = (ROOT / "README.md").read_text(encoding="utf-8").splitlines()
-    start = lines.index("| Variable | Required | Meaning |")
-    names = []
-    for line in lines[start + 2 :]:
-        if not line.startswith("|"):
-            break
-        names.append(line.split("|")[1].strip().strip("`"))
+def environment_lookups() -> set[str]:
+    """Our variables the source reads straight from ``os.environ``."""
+    found = set()
+    for path in SRC.rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        found.update(re.findall(r"environ(?:\.get)?[(\[]\s*\"([A-Z0-9_]+)\"", text))
+    return {name for name in found if VARIABLE.fullmatch(name)}
+
+
+def readme_tables() -> list[str]:
+    """The variable names in the first column of the README's ``| Variable |`` tables, in order."""
+    names: list[str] = []
+    in_table = False
+    for line in (ROOT / "README.md").read_text(encoding="utf-8").splitlines():
+        if line.startswith("| Variable |"):
+            in_table = True
+        elif not line.startswith("|"):
+            in_table = False
+        elif in_table and not line.startswith("|---"):
+            names.extend(re.findall(r"`([A-Z][A-Z0-9_]*)`", line.split("|")[1]))
     return names
 
 
@@ -57,10 +71,10 @@ def named_in_source_text() -> dict[str, Path]:
     return found
 
 
-def test_the_readme_table_documents_every_setting_and_what_ask_reads_once() -> None:
-    table = readme_table()
+def test_the_readme_tables_document_every_variable_read_once() -> None:
+    table = readme_tables()
     assert len(table) == len(set(table)), "a variable is listed twice"
-    assert set(table) == settings_variables() | set(agent.ENVIRONMENT)
+    assert set(table) == settings_variables() | set(agent.ENVIRONMENT) | environment_lookups()
 
 
 def test_env_example_assigns_every_setting_and_nothing_else() -> None:
@@ -79,7 +93,7 @@ def test_env_example_loads_without_a_problem(tmp_path: Path) -> None:
 
 
 def test_every_variable_a_message_names_is_documented() -> None:
-    documented = set(readme_table())
+    documented = set(readme_tables())
     named = named_in_source_text()
     undocumented = {
         name: str(path.relative_to(ROOT))
