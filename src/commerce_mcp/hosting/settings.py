@@ -6,6 +6,7 @@ import ipaddress
 from typing import Any
 
 from pydantic import Field, SecretStr, field_validator
+from pydantic_core import PydanticUseDefault
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 #: Scope a token needs to see and call read tools, and the one write tools need on top of it.
@@ -48,7 +49,10 @@ class HostingSettings(BaseSettings):
     @field_validator("*", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: Any) -> Any:
-        return None if isinstance(value, str) and not value.strip() else value
+        # `FOO=` in a .env file means "not set": the field's default, as in the main settings.
+        if isinstance(value, str) and not value.strip():
+            raise PydanticUseDefault()
+        return value
 
     @property
     def loopback(self) -> bool:
