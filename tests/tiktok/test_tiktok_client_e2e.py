@@ -219,7 +219,7 @@ async def test_ship_an_order_then_track_it(
     (after,) = await client.get_orders(shop, [order.id])
     assert after.status == "AWAITING_COLLECTION"
     assert after.tracking_number == "1Z999AA10123456784"
-    with pytest.raises(errors.InvalidRequest, match="already shipped"):
+    with pytest.raises(errors.AlreadyShipped, match="already shipped"):
         await client.mark_package_shipped(shop, order.id, "1Z999AA10123456784", ups.id)
     sandbox.advance(86_400)
     events = await client.get_order_tracking(shop, order.id)
