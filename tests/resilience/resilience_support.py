@@ -1,7 +1,7 @@
 """Test helpers: a fake server-side token bucket, dripping bodies, and attempts classified for real.
 
 The fault matrix runs each scripted answer (``httpx.MockTransport``) and transport exception through the
-platform clients' own classifiers: ``SpApiTransport``/``raise_for_response`` for Amazon,
+platform clients' own classifiers: ``JudgingTransport``/``raise_for_response`` for Amazon,
 ``classify.from_transport``/``parse_envelope`` for TikTok Shop. ``Upstream`` says how each platform
 phrases each fault.
 """
@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from commerce_mcp.amazon.transport import CallContext, SpApiTransport, current_call
+from commerce_mcp.amazon.transport import JudgingTransport
 from commerce_mcp.errors import CommerceError
 from commerce_mcp.resilience.clock import Clock
 from commerce_mcp.resilience.limiter import RatePlan
@@ -78,24 +78,19 @@ def amazon_attempt(
     *,
     json: Any = None,
     headers: dict[str, str] | None = None,
-    operation: str = "getFulfillmentOrder",
 ) -> Attempt:
     """An ``attempt`` for ``call_with_retries`` classified by the Amazon client's own transport.
 
-    SpApiTransport maps transport exceptions and ``raise_for_response`` maps the answer, exactly as
-    for a real SP-API call; only the HTTP client (a MockTransport) is the test's.
+    JudgingTransport maps transport exceptions and ``raise_for_response`` maps the answer, exactly
+    as for a real SP-API call; only the HTTP client underneath (a MockTransport) is the test's.
     """
-    transport = SpApiTransport(
-        client, on_rate_header=lambda operation, limit: None, default_timeout=30, clock=clock
-    )
     content = json_module.dumps(json).encode() if json is not None else None
 
     async def attempt(info: Any) -> dict[str, Any]:
-        token = current_call.set(CallContext(operation, info.timeout))
-        try:
-            response = await transport.request(method, url, content=content, headers=headers)
-        finally:
-            current_call.reset(token)
+        transport = JudgingTransport(
+            client, attempt_timeout=info.timeout, connect_timeout=info.timeout, clock=clock
+        )
+        response = await transport.request(method, url, content=content, headers=headers)
         body: dict[str, Any] = response.json()
         return body
 
