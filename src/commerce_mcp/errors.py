@@ -111,6 +111,16 @@ class Conflict(CommerceError):
     kind = "conflict"
 
 
+class AlreadyShipped(Conflict):
+    """The platform refused to mark a package shipped because it already is; nothing changed.
+
+    For a sync that marks packages, this is the outcome it wanted, reached earlier (by a previous
+    run, or by the seller by hand): record it, do not retry.
+    """
+
+    kind = "already_shipped"
+
+
 class AuthError(CommerceError):
     """Credentials are missing, invalid or revoked; the seller must re-authorize. Never retried."""
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
-from resilience_support import ServerBucket, http_attempt
+from resilience_support import ServerBucket, amazon_attempt
 
 from commerce_mcp.errors import NotFound, RateLimited
 from commerce_mcp.resilience.budget import RetryBudget
@@ -67,12 +67,16 @@ class Client:
         deadline = Deadline.after(self.clock, self.seconds)
 
         async def post() -> dict[str, Any]:
-            send = http_attempt(self.http, "POST", BASE, self.clock, json=payload, headers=headers)
+            send = amazon_attempt(
+                self.http, "POST", BASE, self.clock, json=payload, headers=headers
+            )
             result: dict[str, Any] = await self._call(CREATE, seller, send, deadline)
             return result
 
         async def lookup() -> dict[str, Any] | None:
-            send = http_attempt(self.http, "GET", f"{BASE}/{order_id}", self.clock, headers=headers)
+            send = amazon_attempt(
+                self.http, "GET", f"{BASE}/{order_id}", self.clock, headers=headers
+            )
             try:
                 found: dict[str, Any] = await self._call(GET, seller, send, deadline)
             except NotFound:

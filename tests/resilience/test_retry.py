@@ -1,4 +1,8 @@
-"""The retry loop against scripted HTTP faults (httpx.MockTransport) in virtual time."""
+"""The retry loop against scripted HTTP faults (httpx.MockTransport) in virtual time.
+
+Every fault runs through both platforms' real classifiers (resilience_support.Upstream): the same
+failure, phrased as Amazon and as TikTok Shop phrase it, must be retried the same way.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
-from resilience_support import Drip, http_attempt
+from resilience_support import OK_BODY, PLATFORMS, Drip, Upstream
 
 from commerce_mcp.errors import (
     AmbiguousError,
@@ -37,8 +41,8 @@ from commerce_mcp.resilience.testing import VirtualClock
 
 GET_ORDER = OperationSpec("getFulfillmentOrder", idempotent=True)
 CREATE_ORDER = OperationSpec("createFulfillmentOrder", idempotent=False)
-URL = "https://sp.example/fba/outbound/2020-07-01/fulfillmentOrders/o-1"
-OK = {"payload": {"id": "o-1"}}
+URL = "https://upstream.example/orders/o-1"
+OK = OK_BODY
 
 Step = Callable[[httpx.Request], httpx.Response]
 
@@ -61,19 +65,18 @@ class Script:
         return step(request)
 
 
-def status(code: int, body: Any = None, **headers: str) -> Step:
-    def respond(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(code, json=body if body is not None else {}, headers=headers)
-
-    return respond
-
-
-def ok(request: httpx.Request) -> httpx.Response:
-    return httpx.Response(200, json=OK, headers={"x-amzn-RequestId": "req-ok"})
+@pytest.fixture(params=PLATFORMS, ids=lambda p: p.name)
+def up(request: pytest.FixtureRequest) -> Upstream:
+    """The platform whose classifier maps the scripted answers (each test runs for both)."""
+    platform: Upstream = request.param
+    return platform
 
 
 class Harness:
-    def __init__(self, steps: list[Step | Exception], *, budget: RetryBudget | None = None) -> None:
+    def __init__(
+        self, up: Upstream, steps: list[Step | Exception], *, budget: RetryBudget | None = None
+    ) -> None:
+        self.up = up
         self.clock = VirtualClock()
         self.script = Script(self.clock, steps)
         self.limiter = RateLimiter(self.clock, SPAPI_PLANS, RatePlan(2, 30), start_tokens=30)
@@ -89,7 +92,7 @@ class Harness:
         **kwargs: Any,
     ) -> Any:
         return await call_with_retries(
-            attempt or http_attempt(self.client, "GET", URL, self.clock),
+            attempt or self.up.attempt(self.client, "GET", URL, self.clock),
             op=op,
             account="seller-1",
             limiter=self.limiter,
@@ -102,9 +105,11 @@ class Harness:
 
 
 @pytest.mark.anyio
-async def test_connect_errors_are_retried_with_transient_backoff_and_nothing_is_lost() -> None:
+async def test_connect_errors_are_retried_with_transient_backoff_and_nothing_is_lost(
+    up: Upstream,
+) -> None:
     """Matrix #1: ConnectError x2 then 200 -> 3 attempts, delays within U(0, 0.25) and U(0, 0.5)."""
-    h = Harness([httpx.ConnectError("refused"), httpx.ConnectError("refused"), ok])
+    h = Harness(up, [httpx.ConnectError("refused"), httpx.ConnectError("refused"), up.ok])
     assert await h.call() == OK
     assert len(h.script.times) == 3
     first, second = h.clock.sleeps
@@ -114,15 +119,16 @@ async def test_connect_errors_are_retried_with_transient_backoff_and_nothing_is_
 
 
 @pytest.mark.anyio
-async def test_repeated_503_stops_after_three_attempts_and_names_statuses_and_request_ids() -> None:
+async def test_repeated_503_stops_after_three_attempts_and_names_statuses_and_request_ids(
+    up: Upstream,
+) -> None:
     """Matrix #2: 503 x5 on an idempotent read -> 3 attempts; the error names the op, the statuses
     and the request ids; the budget is 28 lower (two transient retries at 14)."""
 
     def unavailable(request: httpx.Request) -> httpx.Response:
-        number = len(h.script.times)
-        return httpx.Response(503, json={}, headers={"x-amzn-RequestId": f"req-{number}"})
+        return up.answer(*up.unavailable, f"req-{len(h.script.times)}", {})
 
-    h = Harness([unavailable])
+    h = Harness(up, [unavailable])
     with pytest.raises(TransientError) as caught:
         await h.call()
     text = caught.value.describe()
@@ -134,10 +140,10 @@ async def test_repeated_503_stops_after_three_attempts_and_names_statuses_and_re
 
 
 @pytest.mark.anyio
-async def test_outage_drains_the_budget_then_calls_fail_on_their_first_error() -> None:
+async def test_outage_drains_the_budget_then_calls_fail_on_their_first_error(up: Upstream) -> None:
     """Matrix #3: 30 calls in a row all 5xx -> the budget drains; later calls fail on the first error
     noting the exhausted budget; successes refill it."""
-    h = Harness([status(500)])
+    h = Harness(up, [up.respond(up.server_error)])
     first_error_only = 0
     for _ in range(30):
         before = len(h.script.times)
@@ -150,20 +156,20 @@ async def test_outage_drains_the_budget_then_calls_fail_on_their_first_error() -
             assert "retry budget exhausted" in caught.value.describe()
     assert h.budget.available < 14
     assert first_error_only >= 12
-    h.script.steps = [ok]
+    h.script.steps = [up.ok]
     for _ in range(20):
         await h.call()
     assert h.budget.available >= 14
-    h.script.steps = [status(500), ok]
+    h.script.steps = [up.respond(up.server_error), up.ok]
     assert await h.call() == OK
 
 
 @pytest.mark.anyio
-async def test_ambiguous_failure_on_a_non_idempotent_call_is_never_resent() -> None:
+async def test_ambiguous_failure_on_a_non_idempotent_call_is_never_resent(up: Upstream) -> None:
     """Matrix #4/#5 (retry half): a 500 or read timeout on create is raised at once for the caller to
     reconcile; exactly one POST was sent."""
-    for fault in [status(500), httpx.ReadTimeout("timed out")]:
-        h = Harness([fault, ok])
+    for fault in [up.respond(up.server_error), httpx.ReadTimeout("timed out")]:
+        h = Harness(up, [fault, up.ok])
         with pytest.raises(AmbiguousError) as caught:
             await h.call(CREATE_ORDER)
         assert len(h.script.times) == 1
@@ -171,9 +177,9 @@ async def test_ambiguous_failure_on_a_non_idempotent_call_is_never_resent() -> N
 
 
 @pytest.mark.anyio
-async def test_connect_error_on_create_is_resent_because_nothing_was_sent() -> None:
+async def test_connect_error_on_create_is_resent_because_nothing_was_sent(up: Upstream) -> None:
     """Matrix #6 (retry half): a connect error proves the POST never left, so it is resent."""
-    h = Harness([httpx.ConnectError("refused"), ok])
+    h = Harness(up, [httpx.ConnectError("refused"), up.ok])
     assert await h.call(CREATE_ORDER) == OK
     assert len(h.script.times) == 2
 
@@ -191,13 +197,15 @@ def reset(request: httpx.Request) -> httpx.Response:
 
 @pytest.mark.anyio
 @pytest.mark.parametrize("fault", [truncated, reset], ids=["truncated", "reset"])
-async def test_broken_body_is_retried_on_a_read_and_raised_on_a_create(fault: Step) -> None:
+async def test_broken_body_is_retried_on_a_read_and_raised_on_a_create(
+    up: Upstream, fault: Step
+) -> None:
     """Matrix #9 (truncated body) and #10 (connection reset mid-response): reads retry and succeed;
     a create raises AmbiguousError (typed, no raw traceback) for reconciliation."""
-    h = Harness([fault, ok])
+    h = Harness(up, [fault, up.ok])
     assert await h.call() == OK
     assert len(h.script.times) == 2
-    h = Harness([fault, ok])
+    h = Harness(up, [fault, up.ok])
     with pytest.raises(AmbiguousError):
         await h.call(CREATE_ORDER)
     assert len(h.script.times) == 1
@@ -216,23 +224,24 @@ def not_an_object(request: httpx.Request) -> httpx.Response:
 @pytest.mark.anyio
 @pytest.mark.parametrize("fault", [html, not_an_object], ids=["html", "list"])
 async def test_unparseable_body_is_retried_once_then_reported_with_status_and_snippet(
+    up: Upstream,
     fault: Step,
 ) -> None:
     """Matrix #11: 200 with HTML or a non-object -> BadResponse; a read is retried once only."""
-    h = Harness([fault])
+    h = Harness(up, [fault])
     with pytest.raises(BadResponse) as caught:
         await h.call()
     assert len(h.script.times) == 2
     assert caught.value.http_status == 200
-    h = Harness([fault, ok])
+    h = Harness(up, [fault, up.ok])
     assert await h.call() == OK
 
 
 @pytest.mark.anyio
-async def test_429_empties_the_bucket_and_backs_off_before_one_more_try() -> None:
+async def test_429_empties_the_bucket_and_backs_off_before_one_more_try(up: Upstream) -> None:
     """Matrix #13: a bare 429 empties the bucket; the next attempt comes at least 1/rate later and
     succeeds; no other caller for that operation slips in before the bucket refills."""
-    h = Harness([status(429), ok])
+    h = Harness(up, [up.respond(up.throttled), up.ok])
     other_sent: list[float] = []
 
     async def other_caller() -> None:
@@ -249,23 +258,25 @@ async def test_429_empties_the_bucket_and_backs_off_before_one_more_try() -> Non
 
 
 @pytest.mark.anyio
-async def test_retry_after_is_honoured_and_one_beyond_the_deadline_fails_fast() -> None:
+async def test_retry_after_is_honoured_and_one_beyond_the_deadline_fails_fast(up: Upstream) -> None:
     """Matrix #15: Retry-After 7 waits 7 s; an HTTP-date waits until then; -1 and abc are ignored
     (jittered backoff instead); 99999 is beyond the deadline -> RateLimited(retry_after=<the parser's cap>) at once."""
-    h = Harness([status(429, **{"retry-after": "7"}), ok])
+    h = Harness(up, [up.respond(up.throttled, **{"retry-after": "7"}), up.ok])
     assert await h.call() == OK
     assert h.script.times[1] - h.script.times[0] >= 7
 
     for garbage in ["-1", "abc"]:
-        h = Harness([status(429, **{"retry-after": garbage}), ok])
+        h = Harness(up, [up.respond(up.throttled, **{"retry-after": garbage}), up.ok])
         assert await h.call() == OK
         assert h.clock.sleeps[0] <= 1.0
 
-    h = Harness([status(429, **{"retry-after": "Thu, 01 Jan 2026 00:00:12 GMT"}), ok])
+    h = Harness(
+        up, [up.respond(up.throttled, **{"retry-after": "Thu, 01 Jan 2026 00:00:12 GMT"}), up.ok]
+    )
     assert await h.call() == OK
     assert h.script.times[1] >= 12
 
-    h = Harness([status(429, **{"retry-after": "99999"}), ok])
+    h = Harness(up, [up.respond(up.throttled, **{"retry-after": "99999"}), up.ok])
     with pytest.raises(RateLimited) as caught:
         await h.call()
     assert caught.value.retry_after == RETRY_AFTER_CAP  # bounded by the one parser
@@ -274,10 +285,12 @@ async def test_retry_after_is_honoured_and_one_beyond_the_deadline_fails_fast() 
 
 
 @pytest.mark.anyio
-async def test_a_retry_after_longer_than_one_call_waits_is_reported_not_cut_short() -> None:
+async def test_a_retry_after_longer_than_one_call_waits_is_reported_not_cut_short(
+    up: Upstream,
+) -> None:
     """A 100 s hint inside a 600 s deadline: retrying after the 60 s in-call cap would only earn
     another 429, so the agent hears "retry after 100 s" at once and nothing more is sent."""
-    h = Harness([status(429, **{"retry-after": "100"}), ok])
+    h = Harness(up, [up.respond(up.throttled, **{"retry-after": "100"}), up.ok])
     with pytest.raises(RateLimited) as caught:
         await h.call(seconds=600)
     assert caught.value.retry_after == 100
@@ -287,15 +300,15 @@ async def test_a_retry_after_longer_than_one_call_waits_is_reported_not_cut_shor
 
 
 @pytest.mark.anyio
-async def test_a_retry_after_within_the_cap_is_waited_in_full() -> None:
-    h = Harness([status(429, **{"retry-after": "50"}), ok])
+async def test_a_retry_after_within_the_cap_is_waited_in_full(up: Upstream) -> None:
+    h = Harness(up, [up.respond(up.throttled, **{"retry-after": "50"}), up.ok])
     assert await h.call(seconds=600) == OK
     assert h.script.times[1] - h.script.times[0] >= 50
 
 
 @pytest.mark.anyio
-async def test_throttling_gives_up_after_five_attempts() -> None:
-    h = Harness([status(429)])
+async def test_throttling_gives_up_after_five_attempts(up: Upstream) -> None:
+    h = Harness(up, [up.respond(up.throttled)])
     with pytest.raises(RateLimited) as caught:
         await h.call(seconds=600)
     assert len(h.script.times) == 5
@@ -304,8 +317,8 @@ async def test_throttling_gives_up_after_five_attempts() -> None:
 
 
 @pytest.mark.anyio
-async def test_no_retry_is_started_that_would_end_after_the_deadline() -> None:
-    h = Harness([status(503)])
+async def test_no_retry_is_started_that_would_end_after_the_deadline(up: Upstream) -> None:
+    h = Harness(up, [up.respond(up.unavailable)])
     with pytest.raises(TransientError) as caught:
         await h.call(seconds=0.01)
     assert h.clock.monotonic() == 0
@@ -314,22 +327,22 @@ async def test_no_retry_is_started_that_would_end_after_the_deadline() -> None:
 
 
 @pytest.mark.anyio
-async def test_an_expired_deadline_sends_nothing() -> None:
-    h = Harness([ok])
+async def test_an_expired_deadline_sends_nothing(up: Upstream) -> None:
+    h = Harness(up, [up.ok])
     with pytest.raises(DeadlineExceeded):
         await h.call(seconds=0)
     assert h.script.times == []
 
 
 @pytest.mark.anyio
-async def test_permanent_errors_are_not_retried_and_keep_the_platform_details() -> None:
+async def test_permanent_errors_are_not_retried_and_keep_the_platform_details(up: Upstream) -> None:
     """Matrix #24 (retry half): a 400 passes through with its message and request id, one attempt."""
-    h = Harness([status(400, {"errors": [{"code": "InvalidInput"}]}, **{"x-amzn-RequestId": "r9"})])
+    h = Harness(up, [up.respond(up.rejected, "r9")])
     with pytest.raises(InvalidRequest) as caught:
         await h.call()
     assert len(h.script.times) == 1
     assert caught.value.request_id == "r9"
-    assert "InvalidInput" in caught.value.describe()
+    assert up.rejected_code in caught.value.describe()
 
 
 class Credentials:
@@ -342,20 +355,14 @@ class Credentials:
         self.token = f"new-token-{self.refreshes}"
 
 
-def expired(request: httpx.Request) -> httpx.Response:
-    return httpx.Response(
-        403, text='{"errors":[{"message":"The access token you provided has expired."}]}'
-    )
-
-
 @pytest.mark.anyio
-async def test_expired_token_is_refreshed_and_the_call_replayed_once() -> None:
+async def test_expired_token_is_refreshed_and_the_call_replayed_once(up: Upstream) -> None:
     """Matrix #21: 403 expired -> refresh + replay once (not counted as a retry); success."""
     creds = Credentials()
-    h = Harness([expired, ok])
+    h = Harness(up, [up.respond(up.expired), up.ok])
 
     async def attempt(info: Attempt) -> dict[str, Any]:
-        send = http_attempt(h.client, "GET", URL, h.clock, headers={"authorization": creds.token})
+        send = up.attempt(h.client, "GET", URL, h.clock, headers={"authorization": creds.token})
         result: dict[str, Any] = await send(info)
         return result
 
@@ -366,18 +373,20 @@ async def test_expired_token_is_refreshed_and_the_call_replayed_once() -> None:
 
 
 @pytest.mark.anyio
-async def test_expired_token_twice_in_a_row_becomes_an_auth_error_without_looping() -> None:
+async def test_expired_token_twice_in_a_row_becomes_an_auth_error_without_looping(
+    up: Upstream,
+) -> None:
     """Matrix #21: a second 403 expired after the refresh surfaces AuthError (no loop)."""
     creds = Credentials()
-    h = Harness([expired])
+    h = Harness(up, [up.respond(up.expired)])
     with pytest.raises(AuthError) as caught:
         await h.call(
-            attempt=http_attempt(h.client, "GET", URL, h.clock), refresh_credentials=creds.refresh
+            attempt=up.attempt(h.client, "GET", URL, h.clock), refresh_credentials=creds.refresh
         )
     assert not isinstance(caught.value, TokenExpired)
     assert creds.refreshes == 1
     assert len(h.script.times) == 2
-    h = Harness([expired])
+    h = Harness(up, [up.respond(up.expired)])
     with pytest.raises(AuthError):
         await h.call()
     assert len(h.script.times) == 1
@@ -429,9 +438,9 @@ async def test_the_deadline_scope_is_used_when_no_deadline_is_passed() -> None:
 
 
 @pytest.mark.anyio
-async def test_attempts_are_logged_at_debug(caplog: pytest.LogCaptureFixture) -> None:
+async def test_attempts_are_logged_at_debug(up: Upstream, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG, logger="commerce_mcp.resilience.retry")
-    h = Harness([httpx.ConnectError("refused"), ok])
+    h = Harness(up, [httpx.ConnectError("refused"), up.ok])
     await h.call()
     messages = [record.getMessage() for record in caplog.records]
     assert any("attempt 2" in message for message in messages)

@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
-from resilience_support import Drip, http_attempt
+from resilience_support import Drip, amazon_attempt
 
 from commerce_mcp.errors import AmbiguousError, Conflict, InvalidRequest, NotFound, OutcomeUnknown
 from commerce_mcp.resilience.budget import RetryBudget
@@ -106,7 +106,7 @@ class Seller:
         )
 
     async def post(self, payload: dict[str, Any]) -> dict[str, Any]:
-        send = http_attempt(self.http, "POST", BASE, self.clock, json=payload)
+        send = amazon_attempt(self.http, "POST", BASE, self.clock, json=payload)
 
         async def attempt(info: Attempt) -> dict[str, Any]:
             try:
@@ -123,7 +123,7 @@ class Seller:
     async def get(self, key: str) -> dict[str, Any] | None:
         try:
             body = await self._call(
-                GET, http_attempt(self.http, "GET", f"{BASE}/{key}", self.clock)
+                GET, amazon_attempt(self.http, "GET", f"{BASE}/{key}", self.clock)
             )
         except NotFound:
             return None

@@ -16,6 +16,7 @@ from commerce_mcp.resilience.limiter import RateLimiter, RatePlan
 from commerce_mcp.resilience.testing import VirtualClock
 from commerce_mcp.store.memory import MemoryStore
 from commerce_mcp.store.tokens import TokenStore
+from commerce_mcp.tiktok import classify
 from commerce_mcp.tiktok.auth import AuthClient, TokenManager
 from commerce_mcp.tiktok.client import TikTokShopClient
 from commerce_mcp.tiktok.models import Shop
@@ -321,3 +322,24 @@ async def test_inventory_item_errors_in_code_zero_response_raise(
     )
     with pytest.raises(errors.InvalidRequest, match="SKU S1: The warehouse does not exist"):
         await client.update_inventory(SHOP, "P1", [update])
+
+
+@pytest.mark.parametrize("code", sorted(classify.ALREADY_SHIPPED_CODES))
+def test_already_shipped_is_typed_by_its_documented_codes(code: int) -> None:
+    error = classify.from_envelope(
+        code, "These orders are already shipped.", request_id="R", http_status=200, operation="op"
+    )
+    assert isinstance(error, errors.AlreadyShipped)
+    assert error.code == str(code)
+
+
+@pytest.mark.parametrize(
+    ("code", "message"),
+    [
+        (21008042, "seller already print shipping label"),
+        (21001001, "Invalid parameters. Duplicate shipped package."),
+    ],
+)
+def test_words_alone_never_make_already_shipped(code: int, message: str) -> None:
+    error = classify.from_envelope(code, message, request_id="R", http_status=200, operation="op")
+    assert not isinstance(error, errors.AlreadyShipped)

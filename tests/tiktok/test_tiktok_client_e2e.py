@@ -171,6 +171,37 @@ async def test_inventory_update_per_sku_errors_surface(
     assert world_shop.stock[sku_id] == levels
 
 
+async def test_a_zero_stock_level_is_refused_before_sending(
+    client: TikTokShopClient, shop: Shop, sandbox: SandboxServers
+) -> None:
+    # Update Inventory documents quantity in [1, 99,999]; the model already bounds the top.
+    world_shop = sandbox.tiktok.shops[0]
+    sku_id = next(s for s, levels in world_shop.stock.items() if len(levels) > 1)
+    before = dict(world_shop.stock[sku_id])
+    levels = [InventoryLevel(warehouse_id=w, quantity=5) for w in before]
+    levels[-1] = InventoryLevel(warehouse_id=levels[-1].warehouse_id, quantity=0)
+    with pytest.raises(errors.InvalidRequest) as caught:
+        await client.update_inventory(
+            shop,
+            world_shop.sku_product[sku_id],
+            [SkuInventoryUpdate(sku_id=sku_id, inventory=levels)],
+        )
+    # No platform code or request id: the client refused it itself, nothing was sent.
+    assert caught.value.code is None and caught.value.request_id is None
+    assert "1-99,999" in caught.value.message
+    assert caught.value.hint and "Seller Center" in caught.value.hint
+    assert world_shop.stock[sku_id] == before
+
+
+@pytest.mark.parametrize("page_size", [1, 9, 10])
+async def test_returns_below_the_platform_minimum_get_a_page_of_ten(
+    client: TikTokShopClient, shop: Shop, page_size: int
+) -> None:
+    page = await client.search_returns(shop, page_size=page_size)
+    assert len(page.items) == 10
+    assert page.next_page_token
+
+
 async def test_ship_an_order_then_track_it(
     client: TikTokShopClient, shop: Shop, sandbox: SandboxServers
 ) -> None:
@@ -188,7 +219,7 @@ async def test_ship_an_order_then_track_it(
     (after,) = await client.get_orders(shop, [order.id])
     assert after.status == "AWAITING_COLLECTION"
     assert after.tracking_number == "1Z999AA10123456784"
-    with pytest.raises(errors.InvalidRequest, match="already shipped"):
+    with pytest.raises(errors.AlreadyShipped, match="already shipped"):
         await client.mark_package_shipped(shop, order.id, "1Z999AA10123456784", ups.id)
     sandbox.advance(86_400)
     events = await client.get_order_tracking(shop, order.id)

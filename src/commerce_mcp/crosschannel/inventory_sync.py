@@ -1,7 +1,10 @@
 """Keep TikTok Shop stock in line with what FBA can really ship.
 
-Plan: for each TikTok SKU that maps to an Amazon SKU, TikTok after = max(0, FBA fulfillable - buffer),
-all of it on the SKU's first warehouse (the others go to 0, since FBA is the only stock that ships).
+Plan: for each TikTok SKU that maps to an Amazon SKU, TikTok after = max(0, FBA fulfillable - buffer).
+TikTok's inventory update takes 1-99,999 in every warehouse of the SKU, never 0, so the total goes on
+the SKU's first warehouse and each other warehouse keeps the minimum of 1, taken out of that total
+(whatever warehouse an order names, FBA ships it). A total smaller than the warehouse count, sold out
+included, cannot be written at all: such a row is reported, not sent.
 Apply: one inventory update per product (the endpoint is per product), reporting progress and, on a
 partial failure, exactly which SKUs were updated and which were not.
 """
@@ -15,7 +18,12 @@ from typing import TYPE_CHECKING
 from commerce_mcp.crosschannel.skumap import SkuMap
 from commerce_mcp.errors import CommerceError, InvalidRequest
 from commerce_mcp.resilience.paging import PageGuard
-from commerce_mcp.tiktok.models import InventoryLevel, SkuInventoryUpdate
+from commerce_mcp.tiktok.models import (
+    MAX_STOCK_QUANTITY,
+    MIN_STOCK_QUANTITY,
+    InventoryLevel,
+    SkuInventoryUpdate,
+)
 
 if TYPE_CHECKING:
     from commerce_mcp.amazon.client import AmazonMcfClient
@@ -38,10 +46,33 @@ class PlanRow:
     tiktok_after: int
 
     @property
-    def changes(self) -> bool:
-        return self.tiktok_now != self.tiktok_after or (
-            len(self.warehouses) > 1 and sum(1 for q in self.warehouses.values() if q) > 1
+    def unwritable(self) -> str | None:
+        """Why TikTok's inventory update cannot express this row, or None when it can."""
+        if not self.warehouses:
+            return f"{self.seller_sku} has no TikTok warehouse to put stock in"
+        count = len(self.warehouses)
+        if self.tiktok_after >= MIN_STOCK_QUANTITY * count:
+            return None
+        where = "a warehouse" if count == 1 else f"each of its {count} warehouses"
+        return (
+            f"TikTok's inventory update needs at least {MIN_STOCK_QUANTITY} in {where}, so it "
+            f"cannot set {self.seller_sku} to {self.tiktok_after}; deactivate the SKU in TikTok "
+            "Shop Seller Center until FBA has stock"
         )
+
+    def levels(self) -> dict[str, int]:
+        """The quantity to write per warehouse: the total on the first, the minimum elsewhere."""
+        others = list(self.warehouses)[1:]
+        first = min(self.tiktok_after - MIN_STOCK_QUANTITY * len(others), MAX_STOCK_QUANTITY)
+        return dict.fromkeys(list(self.warehouses)[:1], first) | dict.fromkeys(
+            others, MIN_STOCK_QUANTITY
+        )
+
+    @property
+    def changes(self) -> bool:
+        if self.unwritable:
+            return self.tiktok_now != self.tiktok_after
+        return self.warehouses != self.levels()
 
 
 @dataclass
@@ -166,19 +197,26 @@ async def apply_plan(
         by_product.setdefault(row.product_id, []).append(row)
     total = len(by_product)
     for done, (product_id, rows) in enumerate(by_product.items(), start=1):
-        updates = []
         for row in rows:
-            warehouse_ids = list(row.warehouses) or []
-            levels = [
-                InventoryLevel(warehouse_id=wid, quantity=row.tiktok_after if i == 0 else 0)
-                for i, wid in enumerate(warehouse_ids)
-            ]
-            updates.append(SkuInventoryUpdate(sku_id=row.sku_id, inventory=levels))
+            if reason := row.unwritable:
+                report.failed[row.seller_sku] = reason
+        writable = [row for row in rows if not row.unwritable]
+        updates = [
+            SkuInventoryUpdate(
+                sku_id=row.sku_id,
+                inventory=[
+                    InventoryLevel(warehouse_id=wid, quantity=quantity)
+                    for wid, quantity in row.levels().items()
+                ],
+            )
+            for row in writable
+        ]
         try:
-            await tiktok.update_inventory(shop, product_id, updates)
-            report.updated.extend(row.seller_sku for row in rows)
+            if updates:
+                await tiktok.update_inventory(shop, product_id, updates)
+            report.updated.extend(row.seller_sku for row in writable)
         except CommerceError as exc:
-            for row in rows:
+            for row in writable:
                 report.failed[row.seller_sku] = exc.describe()
         if progress is not None:
             await progress(done, total, f"updated {len(report.updated)} SKU(s)")

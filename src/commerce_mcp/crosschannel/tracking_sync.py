@@ -12,15 +12,13 @@ from typing import TYPE_CHECKING, Any
 
 from commerce_mcp.crosschannel.carriers import CarrierMap
 from commerce_mcp.crosschannel.links import LinkStore, MarkedPackage, OrderLink, now_iso
-from commerce_mcp.errors import CommerceError
+from commerce_mcp.errors import AlreadyShipped, CommerceError
 
 if TYPE_CHECKING:
     from commerce_mcp.amazon.client import AmazonMcfClient
     from commerce_mcp.amazon.models import FulfillmentOrderDetail
     from commerce_mcp.tiktok.client import TikTokShopClient
     from commerce_mcp.tiktok.models import Order, Shop
-
-_ALREADY_SHIPPED_HINTS = ("already", "shipped", "duplicate")
 
 
 @dataclass
@@ -164,9 +162,7 @@ async def sync_tracking(
                         order_line_item_ids=line_ids or None,
                     )
                     outcome.action, package_id = "marked", shipped.package_id
-                except CommerceError as exc:
-                    if not any(h in exc.message.lower() for h in _ALREADY_SHIPPED_HINTS):
-                        raise
+                except AlreadyShipped:
                     outcome.action, package_id = "already_marked", None
                 outcome.detail = f"as {provider.name}"
                 link.marked[key] = MarkedPackage(

@@ -1,10 +1,8 @@
 """Deadlines: one time limit per tool call, bounding limiter waits, retries and each attempt.
 
 A :class:`Deadline` is a point on the :class:`Clock`'s monotonic axis, so tests move it in virtual
-time.
-:func:`deadline_scope` additionally arms a real-time ``asyncio.timeout``: httpx's read timeout
-applies to
-each read, so a body dripped one byte at a time would otherwise never time out.
+time. :func:`deadline_scope` additionally arms a real-time ``asyncio.timeout``: httpx's read timeout
+applies to each read, so a body dripped one byte at a time would otherwise never time out.
 """
 
 from __future__ import annotations
@@ -73,9 +71,8 @@ async def deadline_scope(
     """Run the body under a deadline of ``seconds`` (or the enclosing one, if that is tighter).
 
     The deadline is visible to :func:`current_deadline` for the duration and is enforced in real
-    time:
-    when it passes, the body is cancelled and :class:`~commerce_mcp.errors.DeadlineExceeded` is
-    raised.
+    time: when it passes, the body is cancelled and :class:`~commerce_mcp.errors.DeadlineExceeded`
+    is raised.
     """
     outer = _current.get()
     mine = Deadline.after(clock, seconds)

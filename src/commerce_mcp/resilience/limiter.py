@@ -1,8 +1,7 @@
 """Client-side token buckets, one per (account, operation), so we respect a platform's limits first.
 
 Seeded from the published usage plans and adapted from ``x-amzn-RateLimit-Limit``. Waiters are
-served
-first in, first out; a wait that would pass the caller's deadline fails at once with
+served first in, first out; a wait that would pass the caller's deadline fails at once with
 :class:`~commerce_mcp.errors.RateLimited` carrying ``retry_after``; a cancelled waiter takes no
 token.
 """
@@ -185,8 +184,7 @@ class RateLimiter:
         bucket = self._bucket(account, operation)
         if rate == bucket.rate:
             return
-        # Settle the tokens earned at the old rate before switching, so the change is not
-        # retroactive.
+        # Settle the tokens earned at the old rate first, so the new rate is not retroactive.
         bucket.refill(self._clock.monotonic())
         log.debug("limiter: %s/%s rate %.3g -> %.3g", account, operation, bucket.rate, rate)
         bucket.rate = rate

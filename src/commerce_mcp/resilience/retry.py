@@ -2,8 +2,7 @@
 
 Decisions are made per *operation* (is it idempotent?) and per *error type* from
 :mod:`commerce_mcp.errors`, never per HTTP method: TikTok searches and SP-API previews are POSTs
-that
-only read, while ``createFulfillmentOrder`` must never be blindly resent.
+that only read, while ``createFulfillmentOrder`` must never be blindly resent.
 """
 
 from __future__ import annotations
@@ -138,14 +137,11 @@ async def call_with_retries(
 ) -> T:
     """Run ``attempt`` until it succeeds or a stop condition is met, and return its result.
 
-    Every attempt (retries included) first takes a limiter token. Throttling empties the bucket and
-    backs
-    off (honouring ``retry_after``); transient errors are retried for any operation, ambiguous ones
-    only
-    for idempotent operations; an expired token is refreshed and the call replayed once. The loop
-    stops on
-    the attempt limits, the deadline or an empty retry budget, and raises the last error with a
-    note.
+    Every attempt (retries included) first takes a limiter token. Throttling empties the bucket
+    and backs off (honouring ``retry_after``); transient errors are retried for any operation,
+    ambiguous ones only for idempotent operations; an expired token is refreshed and the call
+    replayed once. The loop stops on the attempt limits, the deadline or an empty retry budget, and
+    raises the last error with a note.
     """
     deadline = deadline if deadline is not None else current_deadline(clock)
     rng = rng if rng is not None else random.Random()

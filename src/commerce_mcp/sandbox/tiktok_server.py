@@ -56,11 +56,21 @@ Handler = Callable[[Call], Data]
 
 @dataclass(frozen=True)
 class Endpoint:
+    """One documented operation: its route, handler and the scope(s) that grant it.
+
+    ``scope`` is one scope key, or several when the reference lists several API packages for the
+    endpoint (any one of them grants access).
+    """
+
     method: str
     template: str
     handler: Handler
-    scope: str
+    scope: str | tuple[str, ...]
     shop_scoped: bool = True
+
+    @property
+    def scopes(self) -> tuple[str, ...]:
+        return (self.scope,) if isinstance(self.scope, str) else self.scope
 
     @property
     def pattern(self) -> re.Pattern[str]:
@@ -94,16 +104,26 @@ def _page(
     max_size: int,
     min_size: int = 1,
     required: bool = False,
+    size_error: int = 12019109,
 ) -> tuple[list[Data], Data]:
+    """One page of ``items`` for the request's page_size and page_token.
+
+    The size bounds are each endpoint's documented valid range; ``size_error`` is the code its own
+    domain answers a bad one with.
+    """
     raw_size = call.params.get("page_size")
     if raw_size is None and required:
-        raise WorldError(12019109, "Invalid page size. The page_size query parameter is required.")
+        raise WorldError(
+            size_error, "Invalid page size. The page_size query parameter is required."
+        )
     try:
         size = int(raw_size) if raw_size is not None else default_size
     except ValueError:
-        raise WorldError(12019109, "Invalid page size. page_size must be an integer.") from None
+        raise WorldError(size_error, "Invalid page size. page_size must be an integer.") from None
     if not min_size <= size <= max_size:
-        raise WorldError(12019109, f"Invalid page size. page_size must be {min_size}-{max_size}.")
+        raise WorldError(
+            size_error, f"Invalid page size. page_size must be in [{min_size}, {max_size}]."
+        )
     fingerprint = hashlib.sha256(
         json.dumps(
             [
@@ -256,7 +276,8 @@ def _get_product(call: Call) -> Data:
     product = call.the_shop.products.get(call.path_args["product_id"])
     if product is None:
         raise WorldError(12052032, "The product does not exist.", 404)
-    detail = dict(product)
+    # Get Product documents no sales_regions (only Search Products has it).
+    detail = {k: v for k, v in product.items() if k != "sales_regions"}
     detail["product_status"] = product["status"]
     detail["skus"] = [
         {
@@ -372,6 +393,12 @@ def _order_detail(call: Call) -> Data:
         return {"orders": [world.order_view(shop, shop.orders[i]) for i in ids if i in shop.orders]}
 
 
+#: Documented page_size ranges: Search Returns [10, 50], Search Cancellations [1, 50].
+_AFTER_SALES_MIN_PAGE = {"returns": 10, "cancellations": 1}
+#: The return_refund domain's "invalid request parameter" code.
+_RETURN_REFUND_BAD_PARAMETER = 25001001
+
+
 def _search_after_sales(kind: str) -> Handler:
     id_field, list_key = (
         ("return_id", "return_orders") if kind == "returns" else ("cancel_id", "cancellations")
@@ -407,10 +434,21 @@ def _search_after_sales(kind: str) -> Handler:
             key=lambda r: (r[sort_field], r[id_field]),
             reverse=call.params.get("sort_order", "ASC") == "DESC",
         )
-        chunk, paging = _page(call, found, default_size=10, max_size=50)
+        chunk, paging = _page(
+            call,
+            found,
+            default_size=10,
+            min_size=_AFTER_SALES_MIN_PAGE[kind],
+            max_size=50,
+            size_error=_RETURN_REFUND_BAD_PARAMETER,
+        )
         return {list_key: chunk, **paging}
 
     return handler
+
+
+#: The state of each sandbox warehouse city (the names carry the city).
+_WAREHOUSE_STATES = {"Los Angeles": "California", "Newark": "New Jersey", "Dallas": "Texas"}
 
 
 def _warehouses(call: Call) -> Data:
@@ -427,6 +465,7 @@ def _warehouses(call: Call) -> Data:
                 "is_default": w["is_default"],
                 "address": {
                     "region": "United States",
+                    "state": _WAREHOUSE_STATES.get(city, ""),
                     "city": city,
                     "region_code": "US",
                     "full_address": f"Sandbox Logistics Park, {city}, US",
@@ -677,7 +716,8 @@ def _product_performance_list(call: Call) -> Data:
         m = _sum(call.world, f"product:{product_id}", days, 0.05)
         rows.append(
             {
-                "id": product_id,
+                # Analytics ids are JSON integers in the official samples, unlike everywhere else.
+                "id": int(product_id),
                 "gmv": _money(m["gmv_cents"]),
                 "orders": m["orders"],
                 "units_sold": m["units_sold"],
@@ -709,8 +749,8 @@ def _sku_performance_list(call: Call) -> Data:
             m = _sum(call.world, f"sku:{sku['id']}", days, 0.03)
             rows.append(
                 {
-                    "id": sku["id"],
-                    "product_id": product_id,
+                    "id": int(sku["id"]),
+                    "product_id": int(product_id),
                     "gmv": _money(m["gmv_cents"]),
                     "sku_orders": m["sku_orders"],
                     "units_sold": m["units_sold"],
@@ -852,6 +892,8 @@ def _live_list(call: Call) -> Data:
                     "created_sku_orders": m["sku_orders"] + 2,
                     "avg_price": _money(m["gmv_cents"] // max(1, m["units_sold"])),
                     "click_to_order_rate": f"{m['orders'] * 100 // max(1, m['page_views'])}%",
+                    # Orders paid within 24 hours of watching: the LIVE's own GMV and a tail.
+                    "24h_live_gmv": _money(m["gmv_cents"] * 6 // 5),
                 },
                 "interaction_performance": {
                     "acu": m["visitors"] // 20,
@@ -944,7 +986,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         "GET",
         "/logistics/202309/delivery_options/{delivery_option_id}/shipping_providers",
         _shipping_providers,
-        "seller.logistics",
+        ("seller.fulfillment.basic", "seller.logistics"),
     ),
     Endpoint(
         "POST",
@@ -956,7 +998,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         "GET",
         "/fulfillment/202309/orders/{order_id}/tracking",
         _tracking,
-        "seller.fulfillment.basic",
+        "seller.logistics",  # Get Tracking is in the "Logistics Basic" package, not Fulfillment
     ),
     Endpoint("GET", "/analytics/202405/shop/performance", _shop_performance, _ANALYTICS),
     Endpoint(
@@ -1092,12 +1134,12 @@ class _Api:
                 "Unexpected identifier. The `shop_cipher` query parameter "
                 "is not required for this request.",
             )
-        if endpoint.scope not in grant.scopes or endpoint.scope not in world.granted_scopes:
+        if not any(s in grant.scopes and s in world.granted_scopes for s in endpoint.scopes):
             raise WorldError(
                 105005,
                 "Access denied. The app is not authorized to access the "
                 "endpoint because the access scopes granted for the app or "
-                f"the access token do not contain {endpoint.scope}.",
+                f"the access token do not contain {' or '.join(endpoint.scopes)}.",
             )
         key = (world.app_key, shop.id if shop else "-", endpoint.template)
         if not self.buckets.take(key, world.clock.now(), world.config.qps, world.config.burst):

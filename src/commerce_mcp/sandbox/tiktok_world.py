@@ -381,22 +381,22 @@ class TikTokWorld:
             status = statuses[(n * 7919) % len(statuses)]
             fresh = status in ("UNPAID", "AWAITING_SHIPMENT", "ON_HOLD")
             age = rng.randint(600, 4 * DAY) if fresh else rng.randint(3_600, 45 * DAY)
+            age = max(age, _MIN_SHIPPED_AGE.get(status, 0))
             if status == "AWAITING_SHIPMENT":
                 pool = shippable if n % 3 else unshippable
             else:
                 pool = active_skus
             picks = [rng.choice(pool) for _ in range(rng.choice((1, 1, 1, 2, 2, 3)))]
             order = self._order_dict(shop, rng, n, status, now - age, picks, titles)
-            if n % 97 == 5:
-                order["buyer_message"] = UNTRUSTED_SNIPPETS[n % len(UNTRUSTED_SNIPPETS)]
-            shop.orders[order["id"]] = order
-            if status in ("AWAITING_COLLECTION", "IN_TRANSIT", "DELIVERED", "COMPLETED"):
-                shipped = (
-                    order["update_time"]
-                    if status == "AWAITING_COLLECTION"
-                    else order["create_time"] + DAY
-                )
+            _vary_order_text(order, n)
+            if status in SHIPPED_STATUSES:
+                shipped = _shipped_at(status, now, order["create_time"])
+                order["rts_time"] = shipped
+                order["update_time"] = shipped + _STATUS_REACHED_AFTER[status]
                 shop.shipments[order["id"]] = (shipped, order["shipping_provider"])
+            # Nothing the platform reports can have happened after "now".
+            order["update_time"] = min(order["update_time"], now)
+            shop.orders[order["id"]] = order
             if status in ("DELIVERED", "COMPLETED") and n % 9 == 0:
                 shop.returns.append(self._return_dict(rng, order, len(shop.returns)))
             if status == "CANCELLED" or (status == "AWAITING_SHIPMENT" and n % 41 == 0):
@@ -468,6 +468,7 @@ class TikTokWorld:
             "user_id": str(7_494_000_000_000_000_000 + rng.randint(0, 10**12)),
             "buyer_email": f"{first.lower()}{rng.randint(1, 999)}@scs.tiktokw.us",
             "buyer_message": "",
+            "seller_note": "",
             "payment": {
                 "currency": "USD",
                 "sub_total": _money(subtotal),
@@ -488,6 +489,7 @@ class TikTokWorld:
                 "address_line2": line2,
                 "address_line3": "",
                 "address_line4": "",
+                "post_town": "",
                 "address_detail": line2,
                 "postal_code": postal,
                 "region_code": "US",
@@ -553,17 +555,19 @@ class TikTokWorld:
             "refund_shipping_fee": "0.00",
             "refund_tax": "0.00",
         }
-        created = order["update_time"] + DAY
-        return {
-            "return_id": str(4_035_318_504_000_000_000 + int(order["id"]) % 10**9 + n),
+        created = min(order["update_time"] + DAY, self.anchor)
+        return_id = str(4_035_318_504_000_000_000 + int(order["id"]) % 10**9 + n)
+        return_type = rng.choice(("RETURN_AND_REFUND", "REFUND"))
+        record: dict[str, Any] = {
+            "return_id": return_id,
             "order_id": order["id"],
-            "return_type": rng.choice(("RETURN_AND_REFUND", "REFUND")),
+            "return_type": return_type,
             "return_status": status,
             "role": "BUYER",
             "return_reason": code,
             "return_reason_text": text,
             "create_time": created,
-            "update_time": created + 3_600 * rng.randint(1, 48),
+            "update_time": min(created + 3_600 * rng.randint(1, 48), self.anchor),
             "refund_amount": refund,
             "return_line_items": [
                 {
@@ -577,6 +581,18 @@ class TikTokWorld:
                 }
             ],
         }
+        # The buyer's parcel back to the seller, once they have sent it.
+        if return_type == "RETURN_AND_REFUND" and status in (
+            "BUYER_SHIPPED_ITEM",
+            "RETURN_OR_REFUND_REQUEST_COMPLETE",
+        ):
+            record["return_tracking_number"] = f"9400{int(return_id) % 10**18:018d}"
+            record["return_provider_name"] = "USPS"
+        # A few disputed requests, in the platform's documented arbitration states.
+        arbitration = {1: "IN_PROGRESS", 4: "SUPPORT_SELLER", 6: "SUPPORT_BUYER"}.get(n % 7)
+        if arbitration:
+            record["arbitration_status"] = arbitration
+        return record
 
     def _cancel_dict(self, rng: random.Random, order: dict[str, Any], n: int) -> dict[str, Any]:
         code, text = rng.choice(_CANCEL_REASONS)
@@ -601,8 +617,8 @@ class TikTokWorld:
             "role": "BUYER",
             "cancel_reason": code,
             "cancel_reason_text": text,
-            "create_time": order["create_time"] + 1_800,
-            "update_time": order["create_time"] + 3_600,
+            "create_time": min(order["create_time"] + 1_800, self.anchor),
+            "update_time": min(order["create_time"] + 3_600, self.anchor),
             "refund_amount": refund,
             "cancel_line_items": [
                 {
@@ -612,6 +628,13 @@ class TikTokWorld:
                     "seller_sku": li["seller_sku"],
                     "product_name": li["product_name"],
                     "sku_name": li["sku_name"],
+                    "refund_amount": {
+                        "currency": "USD",
+                        "refund_total": li["sale_price"],
+                        "refund_subtotal": li["sale_price"],
+                        "refund_shipping_fee": "0.00",
+                        "refund_tax": "0.00",
+                    },
                 }
                 for i, li in enumerate(order["line_items"])
             ],
@@ -708,11 +731,18 @@ class TikTokWorld:
     def update_inventory(
         self, shop: Shop, product_id: str, skus: list[dict[str, Any]]
     ) -> list[dict[str, Any]]:
-        """Apply absolute stock levels; returns per-SKU errors the way the platform reports them."""
+        """Apply absolute stock levels; returns per-SKU errors the way the platform reports them.
+
+        The documented rules (Update Inventory 202309): a quantity is an integer in [1, 99,999], so
+        zero cannot be written (12052055); every warehouse of the SKU is given, none added (12019028).
+        Whole-request errors are found before anything changes; a SKU with a per-SKU error is left
+        as it was while the others are applied.
+        """
         with self.lock:
             product = shop.products.get(product_id)
             if product is None:
                 raise WorldError(12052032, f"The product {product_id} does not exist.")
+            accepted: list[tuple[str, dict[str, int]]] = []
             errors: list[dict[str, Any]] = []
             for entry in skus:
                 sku_id = str(entry.get("id", ""))
@@ -738,25 +768,21 @@ class TikTokWorld:
                 if set(given) != set(current):
                     raise WorldError(
                         12019028,
-                        "The inventory of all warehouses of the SKU must be updated together. "
-                        f"SKU {sku_id} is stocked in {len(current)} warehouses.",
+                        "Multiple warehouses detected. Include all warehouse IDs and the "
+                        f"corresponding details and try again. SKU {sku_id} is stocked in "
+                        f"{len(current)} warehouses.",
                     )
-                bad = [
-                    w
-                    for w, q in given.items()
-                    if not isinstance(q, int) or isinstance(q, bool) or not 0 <= q <= 99_999
-                ]
-                if bad:
-                    errors.append(
-                        _sku_error(
-                            sku_id,
-                            12052230,
-                            "Quantity must be an integer from 0 to 99999.",
-                            warehouse_id=bad[0],
+                for quantity in given.values():
+                    if not _valid_quantity(quantity):
+                        raise WorldError(
+                            12052055,
+                            "The SKU inventory quantity for the warehouse must be within allowed "
+                            f"limits: {quantity!r} for SKU {sku_id} is outside 1-99999.",
                         )
-                    )
-                    continue
-                current.update({w: int(q) for w, q in given.items()})
+                accepted.append((sku_id, {w: int(q) for w, q in given.items()}))
+            for sku_id, levels in accepted:
+                shop.stock[sku_id].update(levels)
+            if accepted:
                 product["update_time"] = self.now()
             return errors
 
@@ -818,11 +844,16 @@ class TikTokWorld:
             self._set_status(order, "AWAITING_COLLECTION" if done else "PARTIALLY_SHIPPING", now)
             if done:
                 shop.shipments[order_id] = (now, provider)
-            return {
+            result: dict[str, Any] = {
                 "order_id": order_id,
                 "package_id": package_id,
                 "order_line_item_ids": [i["id"] for i in chosen],
             }
+            if tracking_number.isdigit():
+                # All-digit numbers are used by several carriers; the platform accepts the package
+                # and says so (the documented sample's warning).
+                result["warning"] = {"message": "match more than one provider"}
+            return result
 
     # ---------------------------------------------------------------------------------- analytics
 
@@ -866,6 +897,53 @@ class TikTokWorld:
         return self.latest_available_date() - timedelta(days=ANALYTICS_HISTORY_DAYS)
 
 
+#: Order statuses that mean the whole order has left in a package (and so has tracking events).
+SHIPPED_STATUSES = ("AWAITING_COLLECTION", "IN_TRANSIT", "DELIVERED", "COMPLETED")
+#: The youngest order each shipped status can belong to: order_view moves an order on to IN_TRANSIT
+#: half a day after shipping and to DELIVERED four days after, so a seeded status must fit its age.
+_MIN_SHIPPED_AGE = {"IN_TRANSIT": DAY, "DELIVERED": 5 * DAY, "COMPLETED": 5 * DAY}
+#: How long after shipping the seeded status was reached (the order's update_time).
+_STATUS_REACHED_AFTER = {
+    "AWAITING_COLLECTION": 0,
+    "IN_TRANSIT": DAY // 2,
+    "DELIVERED": 4 * DAY,
+    "COMPLETED": 4 * DAY,
+}
+
+
+def _shipped_at(status: str, now: int, created: int) -> int:
+    """When a seeded shipped order left: after it was paid, before now, and consistent with its
+    status, so every shipped order has at least its "label created" tracking event."""
+    age = now - created
+    if status == "AWAITING_COLLECTION":
+        return now - min(age // 2, DAY // 2 - 60)
+    if status == "IN_TRANSIT":
+        return now - min(age - 3_600, 4 * DAY - 3_600)
+    return created + DAY
+
+
+def _vary_order_text(order: dict[str, Any], n: int) -> None:
+    """Fill the optional order fields the official samples carry on a share of the orders.
+
+    Chosen by order number, not the RNG, so adding one leaves every other seeded value unchanged.
+    """
+    address = order["recipient_address"]
+    if n % 97 == 5:
+        order["buyer_message"] = UNTRUSTED_SNIPPETS[n % len(UNTRUSTED_SNIPPETS)]
+    elif n % 13 == 3:
+        order["buyer_message"] = "Please leave the parcel with the front desk."
+    if n % 17 == 4:
+        order["seller_note"] = "Repeat customer: add a thank-you card."
+    if n % 23 == 11:
+        address["address_line3"] = "Building C"
+        address["address_line4"] = "Attn: Receiving"
+    if n % 31 == 17:
+        # Some addresses name the town only as post_town, without a City division.
+        city = next(d for d in address["district_info"] if d["address_level_name"] == "City")
+        address["district_info"].remove(city)
+        address["post_town"] = city["address_name"]
+
+
 def _display_status(status: str) -> str:
     return {
         "UNPAID": "UNPAID",
@@ -878,6 +956,11 @@ def _display_status(status: str) -> str:
         "COMPLETED": "COMPLETED",
         "CANCELLED": "CANCELLED",
     }[status]
+
+
+def _valid_quantity(value: Any) -> bool:
+    """Update Inventory's documented range for ``quantity``: an integer in [1, 99,999]."""
+    return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 99_999
 
 
 def _money(cents: int) -> str:

@@ -1,9 +1,8 @@
 """The default state store: one private SQLite file, shared safely by several processes.
 
 WAL mode lets readers proceed while one process writes; ``busy_timeout`` makes a second writer wait
-for
-the lock instead of failing; the conditional writes run in ``BEGIN IMMEDIATE`` transactions, so the
-read-check-write is atomic across processes. Calls run in a worker thread to keep the event loop
+for the lock instead of failing; the conditional writes run in ``BEGIN IMMEDIATE`` transactions, so
+the read-check-write is atomic across processes. Calls run in a worker thread to keep the event loop
 free.
 """
 

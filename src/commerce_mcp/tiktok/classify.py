@@ -17,7 +17,6 @@ from commerce_mcp import errors
 E = TypeVar("E", bound=errors.CommerceError)
 
 RATE_LIMITED = 36009002
-INTERNAL_ERROR = 36009003
 OVERLOADED_CODES = frozenset({36009003, 36009007, 10002014, 10002015, 10037002, 10037003, 10037004})
 EXPIRED_TOKEN = 105002
 #: One code for bad token, bad app key, bad timestamp, missing sign and unexpected params.
@@ -28,6 +27,10 @@ IP_NOT_ALLOWED = 36009033
 MISSING_SHOP_CIPHER = 106013
 TOKEN_SHOP_MISMATCH = 101000
 NOT_FOUND_CODES = frozenset({12052032, 36009009})
+#: Mark Package As Shipped's documented "already shipped" answers: 21011006 and 21011020 "These
+#: orders are already shipped.", 21008099 "Package has been shipped. Please not ship the package
+#: again."
+ALREADY_SHIPPED_CODES = frozenset({21011006, 21011020, 21008099})
 
 _SECRET_HINT = "check TIKTOK_APP_KEY and TIKTOK_APP_SECRET (they must belong to the same app)"
 
@@ -135,6 +138,13 @@ def from_envelope(
             errors.AuthError,
             f"the access token does not cover this shop: {text}",
             "pick a shop from list_tiktok_shops, or re-authorize the seller",
+            common,
+        )
+    if code in ALREADY_SHIPPED_CODES:
+        return _make(
+            errors.AlreadyShipped,
+            f"TikTok Shop says this is already shipped: {text}",
+            "nothing to do; get_order shows its packages and tracking",
             common,
         )
     if code in NOT_FOUND_CODES or http_status == 404 or "not exist" in lowered:

@@ -32,6 +32,8 @@ from commerce_mcp.store.tokens import TokenStore
 from commerce_mcp.tiktok import endpoints as ep
 from commerce_mcp.tiktok.auth import AuthClient, CrossProcessFlight, TokenManager
 from commerce_mcp.tiktok.models import (
+    MAX_STOCK_QUANTITY,
+    MIN_STOCK_QUANTITY,
     Cancellation,
     DeliveryOption,
     InventoryUpdateResult,
@@ -62,6 +64,9 @@ ORDER_DETAIL_BATCH = 50
 INVENTORY_PRODUCT_BATCH = 100
 INVENTORY_SKU_BATCH = 600
 DateLike = date | str
+#: Search Returns documents page_size in [10, 50]; Search Cancellations in [1, 50].
+RETURNS_PAGE_SIZE = (10, 50)
+CANCELLATIONS_PAGE_SIZE = (1, 50)
 
 
 def _day(value: DateLike) -> str:
@@ -76,6 +81,17 @@ def _query(**values: Any) -> dict[str, str]:
             continue
         result[key] = ("true" if value else "false") if isinstance(value, bool) else str(value)
     return result
+
+
+def _page_size(requested: int, bounds: tuple[int, int]) -> int:
+    """The page size to send: the request moved into the endpoint's documented range.
+
+    Below the minimum the platform answers a bigger page than asked for; callers that want fewer
+    items slice it and resume inside the same page (tools/paging.py keeps an offset with the token),
+    so no item is skipped the way trimming the page here and handing on its token would skip them.
+    """
+    low, high = bounds
+    return max(low, min(requested, high))
 
 
 def _fields(**values: Any) -> dict[str, Any]:
@@ -338,10 +354,13 @@ class TikTokShopClient:
     ) -> InventoryUpdateResult:
         """Set absolute stock per warehouse; every warehouse of each SKU must be given.
 
-        Per-SKU failures inside a successful envelope are raised as InvalidRequest.
+        Each quantity must be in the documented [1, 99,999]: the endpoint cannot write 0, so a
+        sold-out SKU is refused here, before anything is sent (see check_stock_levels). Per-SKU
+        failures inside a successful envelope are raised as InvalidRequest.
         """
         if not skus:
             raise errors.InvalidRequest("no SKUs to update", platform="tiktok")
+        check_stock_levels(skus)
         body = {
             "skus": [
                 {
@@ -438,12 +457,16 @@ class TikTokShopClient:
         page_size: int = 10,
         page_token: str | None = None,
     ) -> Page[ReturnRecord]:
-        """Returns and refunds (cursor paged, page_size up to 50)."""
+        """Returns and refunds (cursor paged).
+
+        page_size is sent within the documented [10, 50]: asking for fewer than 10 gets a page of
+        10, which the caller slices (see _page_size).
+        """
         data = await self._call(
             ep.SEARCH_RETURNS,
             shop=shop,
             query=_query(
-                page_size=page_size,
+                page_size=_page_size(page_size, RETURNS_PAGE_SIZE),
                 page_token=page_token,
                 sort_field=sort_field,
                 sort_order=sort_order,
@@ -478,12 +501,12 @@ class TikTokShopClient:
         page_size: int = 10,
         page_token: str | None = None,
     ) -> Page[Cancellation]:
-        """Cancellation requests (cursor paged, page_size up to 50)."""
+        """Cancellation requests (cursor paged, page_size sent within the documented [1, 50])."""
         data = await self._call(
             ep.SEARCH_CANCELLATIONS,
             shop=shop,
             query=_query(
-                page_size=page_size,
+                page_size=_page_size(page_size, CANCELLATIONS_PAGE_SIZE),
                 page_token=page_token,
                 sort_field=sort_field,
                 sort_order=sort_order,
@@ -848,6 +871,26 @@ class TikTokShopClient:
             account_type=account_type,
             currency=currency,
         )
+
+
+def check_stock_levels(skus: Sequence[SkuInventoryUpdate]) -> None:
+    """Refuse any quantity Update Inventory does not accept (documented range [1, 99,999]).
+
+    Zero is the case that matters: "sold out" cannot be written through this endpoint, and since
+    every warehouse of a SKU must be sent, neither can an empty warehouse next to a stocked one.
+    """
+    for sku in skus:
+        for level in sku.inventory:
+            if not MIN_STOCK_QUANTITY <= level.quantity <= MAX_STOCK_QUANTITY:
+                raise errors.InvalidRequest(
+                    f"TikTok Shop's inventory update takes {MIN_STOCK_QUANTITY}-"
+                    f"{MAX_STOCK_QUANTITY:,} per warehouse, so SKU {sku.sku_id} cannot be set to "
+                    f"{level.quantity} in warehouse {level.warehouse_id}",
+                    platform="tiktok",
+                    operation=ep.UPDATE_INVENTORY.name,
+                    hint="give every warehouse of the SKU at least 1; to stop selling a sold-out "
+                    "SKU, deactivate it in TikTok Shop Seller Center",
+                )
 
 
 def _secret(value: Any) -> str | None:

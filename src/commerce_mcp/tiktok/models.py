@@ -165,8 +165,17 @@ class ProductInventory(TikTokModel):
     skus: list[InventorySku] = Field(default_factory=list)
 
 
+#: Update Inventory's documented quantity range, per warehouse: [1, 99,999].
+MIN_STOCK_QUANTITY = 1
+MAX_STOCK_QUANTITY = 99_999
+
+
 class InventoryLevel(BaseModel):
-    """One warehouse's new available quantity, as sent in an inventory update."""
+    """One warehouse's new available quantity, as sent in an inventory update.
+
+    0 is representable so a caller can plan it, but the endpoint accepts only 1-99,999 and the
+    client refuses 0 with an explanation (client.check_stock_levels) rather than send it.
+    """
 
     warehouse_id: str
     quantity: int = Field(ge=0, le=99_999)
