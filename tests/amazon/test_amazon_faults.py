@@ -138,7 +138,9 @@ async def test_expired_token_under_load_refreshes_once(
     sandbox.amazon.expire_access_tokens()
     clock = VirtualClock()
     # A generous local plan so that our own limiter does not serialise the burst past the deadline.
-    limiter = RateLimiter(clock, {}, RatePlan(rate=1000.0, burst=1000), start_tokens=1000)
+    limiter = RateLimiter(
+        clock, {}, RatePlan(rate=1000.0, burst=1000), start_tokens=1000, send_jitter=0
+    )
     settings = Settings(_env_file=None, **sandbox.settings_overrides())  # type: ignore[arg-type]
     client = AmazonMcfClient.from_settings(
         settings, store=MemoryStore(), clock=clock, limiter=limiter

@@ -41,7 +41,9 @@ async def amazon() -> AsyncIterator[tuple[AmazonMcfClient, VirtualClock]]:
         lwa_token_url=LWA,
         store=MemoryStore(),
         clock=clock,
-        limiter=RateLimiter(clock, SPAPI_PLANS, RatePlan(rate=1.0, burst=5)),
+        limiter=RateLimiter(
+            clock, SPAPI_PLANS, RatePlan(rate=1.0, burst=5), start_tokens=5, send_jitter=0
+        ),
     )
     yield client, clock
     await client.aclose()

@@ -34,7 +34,9 @@ def token_response(n: int) -> httpx.Response:
 @pytest.fixture
 async def parts() -> AsyncIterator[tuple[AmazonMcfClient, RateLimiter]]:
     clock = VirtualClock()
-    limiter = RateLimiter(clock, SPAPI_PLANS, RatePlan(rate=1.0, burst=5))
+    limiter = RateLimiter(
+        clock, SPAPI_PLANS, RatePlan(rate=1.0, burst=5), start_tokens=5, send_jitter=0
+    )
     client = AmazonMcfClient(
         client_id="amzn1.application-oa2-client.test",
         client_secret="secret-value-123",

@@ -69,7 +69,7 @@ async def test_slow_drip_body_is_cut_off_by_the_deadline() -> None:
     deadline (asyncio.timeout, real time, 0.2 s here) must cut it off with a clear error; the limiter
     token spent on the attempt is not refunded."""
     clock = VirtualClock()
-    limiter = RateLimiter(clock, {}, RatePlan(rate=1, burst=1), start_tokens=1)
+    limiter = RateLimiter(clock, {}, RatePlan(rate=1, burst=1), start_tokens=1, send_jitter=0)
 
     async def tick() -> None:
         await asyncio.sleep(0.01)

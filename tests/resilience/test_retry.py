@@ -79,7 +79,9 @@ class Harness:
         self.up = up
         self.clock = VirtualClock()
         self.script = Script(self.clock, steps)
-        self.limiter = RateLimiter(self.clock, SPAPI_PLANS, RatePlan(2, 30), start_tokens=30)
+        self.limiter = RateLimiter(
+            self.clock, SPAPI_PLANS, RatePlan(2, 30), start_tokens=30, send_jitter=0
+        )
         self.budget = budget or RetryBudget()
         self.client = httpx.AsyncClient(transport=httpx.MockTransport(self.script))
 
@@ -395,7 +397,7 @@ async def test_expired_token_twice_in_a_row_becomes_an_auth_error_without_loopin
 @pytest.mark.anyio
 async def test_every_attempt_takes_a_limiter_token_and_attempts_get_clamped_timeouts() -> None:
     clock = VirtualClock()
-    limiter = RateLimiter(clock, {}, RatePlan(1, 5), start_tokens=5)
+    limiter = RateLimiter(clock, {}, RatePlan(1, 5), start_tokens=5, send_jitter=0)
     seen: list[Attempt] = []
 
     async def attempt(info: Attempt) -> str:
@@ -424,7 +426,7 @@ async def test_every_attempt_takes_a_limiter_token_and_attempts_get_clamped_time
 @pytest.mark.anyio
 async def test_the_deadline_scope_is_used_when_no_deadline_is_passed() -> None:
     clock = VirtualClock()
-    limiter = RateLimiter(clock, {}, RatePlan(1, 1), start_tokens=1)
+    limiter = RateLimiter(clock, {}, RatePlan(1, 1), start_tokens=1, send_jitter=0)
     timeouts: list[float] = []
 
     async def attempt(info: Attempt) -> None:

@@ -89,7 +89,9 @@ class Seller:
         self.clock = server.clock if server else VirtualClock()
         self.server = server or FakeMcf(self.clock)
         self.http = httpx.AsyncClient(transport=httpx.MockTransport(self.server))
-        self.limiter = RateLimiter(self.clock, SPAPI_PLANS, RatePlan(2, 30), start_tokens=30)
+        self.limiter = RateLimiter(
+            self.clock, SPAPI_PLANS, RatePlan(2, 30), start_tokens=30, send_jitter=0
+        )
         self.budget = RetryBudget()
         self.ledger = ledger or IntentLedger(MemoryStore(), self.clock)
 

@@ -51,7 +51,7 @@ async def client() -> AsyncIterator[TikTokShopClient]:
         app_secret="secret",
         tokens=tokens,
         clock=clock,
-        limiter=RateLimiter(clock, {}, RatePlan(1000, 1000)),
+        limiter=RateLimiter(clock, {}, RatePlan(1000, 1000), start_tokens=1000, send_jitter=0),
         budget=RetryBudget(),
     )
     yield tiktok

@@ -4,6 +4,23 @@ Seeded from the published usage plans and adapted from ``x-amzn-RateLimit-Limit`
 served first in, first out; a wait that would pass the caller's deadline fails at once with
 :class:`~commerce_mcp.errors.RateLimited` carrying ``retry_after``; a cancelled waiter takes no
 token.
+
+Two facts about the platform's bucket shape how ours is kept (see ``docs/benchmarks.md``):
+
+* **We cannot see its level.** Neither SP-API nor TikTok reports the tokens left, and another process
+  of the same app (a second session, a replica, a script) may have drained it just before we started.
+  So every bucket starts *empty at the moment the limiter is created* and fills at the plan's rate
+  from then on. A process that has been up for ``burst / rate`` seconds (1 s for FBA inventory, 1 s
+  for TikTok, 15 s for MCF) has its full burst, exactly like the platform's idle bucket; only a job
+  that starts the instant its process starts pays for the burst it does not assume (at most
+  ``burst / rate`` seconds once). Starting full instead would cost up to ``burst`` 429s (each a
+  retry with backoff) whenever the platform's bucket is in fact empty.
+* **It counts a request when it arrives, not when we took the token.** Latency differs between
+  requests (the first one opens a connection or fetches an access token; the event loop or the
+  network stalls), so two requests we spaced exactly ``1/rate`` apart can arrive closer together and
+  the second is refused. We therefore keep ``rate × send_jitter`` tokens in reserve: the bucket's
+  capacity is ``burst − rate × send_jitter``. That costs nothing in sustained throughput and
+  ``send_jitter`` seconds once; a plan too small for the reserve (burst 1) is paced slightly slower.
 """
 
 from __future__ import annotations
@@ -24,8 +41,11 @@ log = logging.getLogger(__name__)
 MAX_HEADER_RATE = 1000.0
 """A rate header above this is treated as garbage rather than an invitation to flood."""
 
-STARTUP_TOKENS = 5
-"""A fresh process cannot know how full the server's bucket is: another may have drained it."""
+SEND_JITTER = 0.1
+"""Seconds of latency difference between requests the buckets absorb (see the module docstring).
+
+Loopback shows ~15 ms between a first request (new connection) and the next; a loaded machine or a
+real network more. 0.1 s costs 0.1 s once per bucket and holds back 0.2 of FBA inventory's 2 tokens."""
 
 # Floating-point refill arithmetic can land a hair under a whole token at the exact refill instant.
 _EPSILON = 1e-9
@@ -66,24 +86,40 @@ TIKTOK_DEFAULT_PLAN = RatePlan(rate=50.0, burst=50)
 
 
 class _Bucket:
-    """State of one (account, operation) bucket. Only touched from the event loop thread."""
+    """State of one (account, operation) bucket. Only touched from the event loop thread.
 
-    def __init__(self, plan: RatePlan, tokens: float, now: float) -> None:
-        self.rate = plan.rate
+    ``rate``/``burst`` are the platform's plan; ``pace``/``capacity`` what we actually run at after
+    holding back the jitter reserve.
+    """
+
+    def __init__(self, plan: RatePlan, jitter: float, tokens: float, since: float) -> None:
         self.burst = plan.burst
-        self.tokens = min(float(plan.burst), max(0.0, tokens))
-        self.updated = now
+        self.jitter = jitter
+        self.set_rate(plan.rate)
+        self.tokens = min(self.capacity, max(0.0, tokens))
+        self.updated = since
         self.lock = asyncio.Lock()
         self.waiting = 0
 
+    def set_rate(self, rate: float) -> None:
+        self.rate = rate
+        reserve = rate * self.jitter
+        if self.burst - reserve >= 1.0:
+            self.pace, self.capacity = rate, self.burst - reserve
+        else:
+            # No room for the reserve above one token: space requests 1/rate plus the part of the
+            # jitter the burst cannot absorb, so arrivals still conform to the platform's bucket.
+            self.pace = rate / (2.0 - self.burst + reserve)
+            self.capacity = 1.0
+
     def refill(self, now: float) -> None:
         if now > self.updated:
-            self.tokens = min(float(self.burst), self.tokens + (now - self.updated) * self.rate)
+            self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.pace)
             self.updated = now
 
     def time_for(self, tokens_needed: float) -> float:
         """Seconds until ``tokens_needed`` whole tokens exist, given the current level."""
-        return max(0.0, (tokens_needed - self.tokens) / self.rate)
+        return max(0.0, (tokens_needed - self.tokens) / self.pace)
 
 
 class RateLimiter:
@@ -96,11 +132,20 @@ class RateLimiter:
         default: RatePlan,
         *,
         start_tokens: int | None = None,
+        send_jitter: float = SEND_JITTER,
     ) -> None:
+        """``start_tokens``: each bucket's level when this limiter is created (default empty, see
+        the module docstring); ``send_jitter``: seconds of latency spread to hold in reserve."""
+        if not (math.isfinite(send_jitter) and send_jitter >= 0):
+            raise ValueError(f"send_jitter must be a finite number >= 0, got {send_jitter!r}")
         self._clock = clock
         self._plans = dict(plans)
         self._default = default
         self._start_tokens = start_tokens
+        self._jitter = send_jitter
+        # Buckets are made on first use but their level counts from here: the platform's bucket
+        # has been refilling since at least now, whatever state it was in.
+        self._born = clock.monotonic()
         self._buckets: dict[tuple[str, str], _Bucket] = {}
 
     def _bucket(self, account: str, operation: str) -> _Bucket:
@@ -108,10 +153,9 @@ class RateLimiter:
         bucket = self._buckets.get(key)
         if bucket is None:
             plan = self._plans.get(operation, self._default)
-            start = self._start_tokens
-            if start is None:
-                start = min(plan.burst, STARTUP_TOKENS)
-            bucket = _Bucket(plan, float(start), self._clock.monotonic())
+            start = float(self._start_tokens or 0)
+            bucket = _Bucket(plan, self._jitter, start, self._born)
+            bucket.refill(self._clock.monotonic())
             self._buckets[key] = bucket
         return bucket
 
@@ -187,7 +231,8 @@ class RateLimiter:
         # Settle the tokens earned at the old rate first, so the new rate is not retroactive.
         bucket.refill(self._clock.monotonic())
         log.debug("limiter: %s/%s rate %.3g -> %.3g", account, operation, bucket.rate, rate)
-        bucket.rate = rate
+        bucket.set_rate(rate)
+        bucket.tokens = min(bucket.tokens, bucket.capacity)
 
     def on_throttled(self, account: str, operation: str) -> None:
         """The platform said 429: our view of its bucket was too generous, so empty ours."""
