@@ -12,7 +12,7 @@ import hashlib
 import json
 import re
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -27,6 +27,7 @@ from commerce_mcp.sandbox.tiktok_signature import decoded_query, expected_sign, 
 from commerce_mcp.sandbox.tiktok_world import (
     METRIC_NAMES,
     SHIPPING_PROVIDER_IDS,
+    OrderPage,
     Shop,
     TikTokWorld,
     WorldError,
@@ -98,7 +99,7 @@ class _Buckets:
 
 def _page(
     call: Call,
-    items: list[Data],
+    items: Sequence[Data],
     *,
     default_size: int,
     max_size: int,
@@ -158,7 +159,7 @@ def _page(
             raise WorldError(
                 12019108, "Invalid page token. Start again without page_token."
             ) from None
-    chunk = items[offset : offset + size]
+    chunk = list(items[offset : offset + size])
     following = offset + size
     next_token = ""
     if following < len(items):
@@ -345,6 +346,7 @@ def _update_inventory(call: Call) -> Data:
 
 
 _ORDER_FILTERS = ("order_status", "shipping_type", "buyer_user_id", "is_buyer_request_cancel")
+_INDEXED_ORDER_FILTERS = frozenset({"order_status", "create_time_ge", "create_time_lt"})
 
 
 def _search_orders(call: Call) -> Data:
@@ -353,6 +355,18 @@ def _search_orders(call: Call) -> Data:
     if sort_field not in ("create_time", "update_time"):
         raise WorldError(21001001, "Invalid parameters. sort_field is create_time or update_time.")
     warehouses = _ids(body.get("warehouse_ids"))
+    descending = call.params.get("sort_order", "DESC") == "DESC"
+    if sort_field == "create_time" and set(body) <= _INDEXED_ORDER_FILTERS:
+        # The common searches (by status and creation window) come straight off the index.
+        with world.lock:
+            keys = world.settled_order_index(shop).select(
+                body.get("order_status") or None,
+                _epoch(body, "create_time_ge"),
+                _epoch(body, "create_time_lt"),
+            )
+            page = OrderPage(world, shop, keys, descending)
+            chunk, paging = _page(call, page, default_size=20, max_size=100, required=True)
+        return {"orders": chunk, **paging}
     found = []
     with world.lock:
         for order in shop.orders.values():
@@ -375,7 +389,6 @@ def _search_orders(call: Call) -> Data:
             ):
                 continue
             found.append(order)
-    descending = call.params.get("sort_order", "DESC") == "DESC"
     found.sort(key=lambda o: (o[sort_field], o["id"]), reverse=descending)
     chunk, paging = _page(call, found, default_size=20, max_size=100, required=True)
     return {"orders": chunk, **paging}

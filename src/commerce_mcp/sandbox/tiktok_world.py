@@ -9,14 +9,16 @@ on its own thread while tests inspect the world from theirs.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
+import heapq
 import random
 import secrets
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, overload
 
 from commerce_mcp.sandbox import credentials
 from commerce_mcp.sandbox.catalog import WAREHOUSES, Catalog, CatalogProduct, CatalogSku
@@ -237,7 +239,17 @@ class WorldError(Exception):
 class TikTokWorld:
     """A deterministic TikTok Shop seller account with two authorized shops."""
 
-    def __init__(self, clock: SimClock, catalog: Catalog, *, seed: int = 4) -> None:
+    #: Orders seeded per shop (main, outlet) unless the caller sizes the world (benchmarks do).
+    DEFAULT_ORDER_COUNTS = (1040, 120)
+
+    def __init__(
+        self,
+        clock: SimClock,
+        catalog: Catalog,
+        *,
+        seed: int = 4,
+        order_counts: tuple[int, int] = DEFAULT_ORDER_COUNTS,
+    ) -> None:
         self.clock = clock
         self.catalog = catalog
         self.config = WorldConfig()
@@ -279,8 +291,11 @@ class TikTokWorld:
             ),
         ]
         main, outlet = self.shops
-        self._seed_shop(main, catalog.products, order_count=1040)
-        self._seed_shop(outlet, catalog.products[::11], order_count=120)
+        #: Per shop id: the orders sorted for search (see OrderIndex); built as orders are seeded.
+        self.order_indexes: dict[str, OrderIndex] = {shop.id: OrderIndex() for shop in self.shops}
+        self._index_of_order: dict[str, OrderIndex] = {}
+        self._seed_shop(main, catalog.products, order_count=order_counts[0])
+        self._seed_shop(outlet, catalog.products[::11], order_count=order_counts[1])
         self._issue(credentials.TIKTOK_ACCESS_TOKEN, credentials.TIKTOK_REFRESH_TOKEN, record=False)
 
     # ---------------------------------------------------------------------------------- tokens
@@ -397,6 +412,7 @@ class TikTokWorld:
             # Nothing the platform reports can have happened after "now".
             order["update_time"] = min(order["update_time"], now)
             shop.orders[order["id"]] = order
+            self._index_order(shop, order)
             if status in ("DELIVERED", "COMPLETED") and n % 9 == 0:
                 shop.returns.append(self._return_dict(rng, order, len(shop.returns)))
             if status == "CANCELLED" or (status == "AWAITING_SHIPMENT" and n % 41 == 0):
@@ -690,7 +706,36 @@ class TikTokWorld:
                 self._set_status(order, "IN_TRANSIT", shipment[0] + DAY // 2)
         return order
 
+    def _index_order(self, shop: Shop, order: dict[str, Any]) -> None:
+        index = self.order_indexes[shop.id]
+        index.add(order)
+        self._index_of_order[order["id"]] = index
+        shipment = shop.shipments.get(order["id"])
+        if shipment and order["status"] in ("AWAITING_COLLECTION", "IN_TRANSIT"):
+            # The first moment order_view could move it on; settle() re-checks and reschedules.
+            index.schedule(shipment[0] + DAY // 2, order["id"])
+
+    def settled_order_index(self, shop: Shop) -> OrderIndex:
+        """The shop's order index with every status change due by now applied (call under lock).
+
+        Shipped orders move on lazily (``order_view``); a search by status must see them moved even
+        if nobody viewed them, so the index keeps their next change time and applies what is due.
+        """
+        index = self.order_indexes[shop.id]
+        now = self.now()
+        for order_id in index.due(now):
+            order = self.order_view(shop, shop.orders[order_id])
+            shipment = shop.shipments.get(order_id)
+            if shipment and order["status"] == "AWAITING_COLLECTION":
+                index.schedule(shipment[0] + DAY // 2, order_id)
+            elif shipment and order["status"] == "IN_TRANSIT":
+                index.schedule(shipment[0] + 4 * DAY, order_id)
+        return index
+
     def _set_status(self, order: dict[str, Any], status: str, when: int) -> None:
+        index = self._index_of_order.get(order["id"])
+        if index is not None and status != order["status"]:
+            index.move(order, order["status"], status)
         order["status"] = status
         order["update_time"] = max(order["update_time"], when)
         for item in order["line_items"]:
@@ -844,6 +889,7 @@ class TikTokWorld:
             self._set_status(order, "AWAITING_COLLECTION" if done else "PARTIALLY_SHIPPING", now)
             if done:
                 shop.shipments[order_id] = (now, provider)
+                self.order_indexes[shop.id].schedule(now + DAY // 2, order_id)
             result: dict[str, Any] = {
                 "order_id": order_id,
                 "package_id": package_id,
@@ -1029,3 +1075,86 @@ def _product_dict(product: CatalogProduct, title: str) -> dict[str, Any]:
 
 def _stable_number(text: str) -> int:
     return int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], "big")
+
+
+class OrderIndex:
+    """One shop's orders sorted by (create_time, id), overall and per status, for paged search.
+
+    Searching 100,000 orders by status and creation window is then a bisection and a slice rather
+    than a scan, so the fake stays faster than any rate plan a benchmark scales it to. Status
+    changes go through :meth:`move`; lazy, time-driven ones are queued with :meth:`schedule`.
+    """
+
+    def __init__(self) -> None:
+        self.all: list[tuple[int, str]] = []
+        self.by_status: dict[str, list[tuple[int, str]]] = {}
+        self._due: list[tuple[int, str]] = []
+        self._unsorted = False
+
+    def add(self, order: dict[str, Any]) -> None:
+        # Seeding adds in random time order: append now, sort once when first read.
+        key = (order["create_time"], order["id"])
+        self.all.append(key)
+        self.by_status.setdefault(order["status"], []).append(key)
+        self._unsorted = True
+
+    def _sort(self) -> None:
+        if self._unsorted:
+            self.all.sort()
+            for keys in self.by_status.values():
+                keys.sort()
+            self._unsorted = False
+
+    def move(self, order: dict[str, Any], old: str, new: str) -> None:
+        self._sort()
+        key = (order["create_time"], order["id"])
+        keys = self.by_status.get(old, [])
+        at = bisect.bisect_left(keys, key)
+        if at < len(keys) and keys[at] == key:
+            del keys[at]
+        bisect.insort(self.by_status.setdefault(new, []), key)
+
+    def schedule(self, when: int, order_id: str) -> None:
+        heapq.heappush(self._due, (when, order_id))
+
+    def due(self, now: float) -> Iterator[str]:
+        """Order ids whose scheduled check time has come, each popped once."""
+        while self._due and self._due[0][0] <= now:
+            yield heapq.heappop(self._due)[1]
+
+    def select(
+        self, status: str | None, created_from: int | None, created_before: int | None
+    ) -> list[tuple[int, str]]:
+        """Keys with this status (any if None) created in [from, before), ascending."""
+        self._sort()
+        keys = self.all if status is None else self.by_status.get(status, [])
+        low = 0 if created_from is None else bisect.bisect_left(keys, (created_from, ""))
+        high = (
+            len(keys) if created_before is None else bisect.bisect_left(keys, (created_before, ""))
+        )
+        return keys[low:high]
+
+
+class OrderPage(Sequence[dict[str, Any]]):
+    """Selected order keys that turn into order views only for the slice a page returns."""
+
+    def __init__(
+        self, world: TikTokWorld, shop: Shop, keys: list[tuple[int, str]], descending: bool
+    ) -> None:
+        self._world, self._shop = world, shop
+        self._keys = keys[::-1] if descending else keys
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    @overload
+    def __getitem__(self, item: int) -> dict[str, Any]: ...
+
+    @overload
+    def __getitem__(self, item: slice) -> list[dict[str, Any]]: ...
+
+    def __getitem__(self, item: int | slice) -> dict[str, Any] | list[dict[str, Any]]:
+        orders = self._shop.orders
+        if isinstance(item, slice):
+            return [self._world.order_view(self._shop, orders[i]) for _, i in self._keys[item]]
+        return self._world.order_view(self._shop, orders[self._keys[item][1]])
