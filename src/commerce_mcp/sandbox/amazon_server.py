@@ -96,9 +96,10 @@ def build_amazon_app(world: AmazonWorld) -> Starlette:
                              "refresh_token": credentials.AMAZON_REFRESH_TOKEN}, headers=rid)  # fmt: skip
 
     def operation(name: str, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
-        rate, burst = USAGE_PLANS[name]
+        plan_rate, plan_burst = USAGE_PLANS[name]
 
         async def endpoint(request: Request) -> Response:
+            rate, burst = plan_rate * world.rate_scale, plan_burst * world.rate_scale
             rid = request_id()
             state = world.access_token_state(request.headers.get("x-amz-access-token"))
             if state != "valid":

@@ -135,6 +135,8 @@ class AmazonWorld:
         self._access_tokens: dict[str, float] = {}
         #: Set False to switch off the per-operation usage plans (bulk tests).
         self.enforce_rate_limits = True
+        #: Multiplies every usage plan's rate and burst (benchmarks scale plans up to run in seconds).
+        self.rate_scale = 1.0
         self._buckets: dict[str, tuple[float, float]] = {}
         seeded = clock.now() - DAY
         for product in catalog.products:
@@ -188,7 +190,8 @@ class AmazonWorld:
         with self._lock:
             now = self.clock.now()
             tokens, last = self._buckets.get(operation, (burst, now))
-            tokens = min(burst, tokens + (now - last) * rate)
+            # Simulated time follows the wall clock, which can step back; never un-earn tokens.
+            tokens = min(burst, tokens + max(0.0, now - last) * rate)
             if tokens < 1.0:
                 self._buckets[operation] = (tokens, now)
                 return False

@@ -129,9 +129,16 @@ def _fba(rng: random.Random, n: int, fulfillable: int) -> FbaStock:
     )
 
 
+DEFAULT_PRODUCTS = 220
+
+
 @cache
-def build_catalog(seed: int = SEED) -> Catalog:
-    """Return the sandbox catalog: 220 products, ~550 SKUs, plus 25 Amazon-only SKUs. Deterministic."""
+def build_catalog(seed: int = SEED, products_count: int = DEFAULT_PRODUCTS) -> Catalog:
+    """Return the sandbox catalog: 220 products, ~550 SKUs, plus 25 Amazon-only SKUs. Deterministic.
+
+    ``products_count`` sizes a bigger (or smaller) world for benchmarks; the first products are the
+    same whatever the size, and the default is what the tests' seed data relies on.
+    """
     rng = random.Random(seed)
     base_time = (
         1_760_000_000  # 2025-10-09, a fixed anchor so the catalog never changes between runs
@@ -139,7 +146,7 @@ def build_catalog(seed: int = SEED) -> Catalog:
     products: list[CatalogProduct] = []
     by_sku: dict[str, CatalogSku] = {}
     sku_counter = 0
-    for index in range(220):
+    for index in range(products_count):
         product_id = str(1_731_000_000_000_000_000 + index * 7919)
         title = f"{rng.choice(_ADJECTIVES)} {rng.choice(_NOUNS)}"
         status = "ACTIVATE" if index % 23 else rng.choice(("SELLER_DEACTIVATED", "DRAFT"))

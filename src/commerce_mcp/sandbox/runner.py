@@ -93,17 +93,33 @@ class SandboxServers:
             self._thread = None
 
 
-def start_sandbox(clock: SimClock | None = None) -> SandboxServers:
-    """Seed both fakes from the shared catalog and serve them on 127.0.0.1; return once both listen."""
+def start_sandbox(
+    clock: SimClock | None = None,
+    *,
+    products: int | None = None,
+    tiktok_orders: tuple[int, int] | None = None,
+    rate_scale: float = 1.0,
+) -> SandboxServers:
+    """Seed both fakes from the shared catalog and serve them on 127.0.0.1; return once both listen.
+
+    The keywords size the world and scale both platforms' rate plans for benchmarks; left alone they
+    give the default seed data every test relies on and the published plans.
+    """
     from commerce_mcp.sandbox.amazon_server import build_amazon_app
     from commerce_mcp.sandbox.amazon_world import AmazonWorld
     from commerce_mcp.sandbox.tiktok_server import build_tiktok_app
     from commerce_mcp.sandbox.tiktok_world import TikTokWorld
 
     clock = clock or SimClock()
-    catalog = build_catalog()
-    tiktok_world = TikTokWorld(clock, catalog)
+    catalog = build_catalog() if products is None else build_catalog(products_count=products)
+    if tiktok_orders is None:
+        tiktok_world = TikTokWorld(clock, catalog)
+    else:
+        tiktok_world = TikTokWorld(clock, catalog, order_counts=tiktok_orders)
     amazon_world = AmazonWorld(clock, catalog)
+    tiktok_world.config.qps *= rate_scale
+    tiktok_world.config.burst *= rate_scale
+    amazon_world.rate_scale = rate_scale
     handle = SandboxServers(
         clock=clock,
         tiktok=tiktok_world,
@@ -151,7 +167,10 @@ async def _serve_all(
     logging.getLogger("uvicorn.error").setLevel(logging.CRITICAL)
     tasks = []
     for item in served:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # proto=IPPROTO_TCP, not the default 0: asyncio only sets TCP_NODELAY on accepted sockets
+        # whose proto says TCP, and without it every response (headers, then body) waited ~40 ms
+        # for the client's delayed ACK.
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", 0))
         item.url = f"http://127.0.0.1:{sock.getsockname()[1]}"
