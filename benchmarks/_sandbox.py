@@ -40,6 +40,7 @@ class SandboxProcess:
 
     overrides: dict[str, Any]
     state_dir: Path
+    child_pid: int = 0
 
     def env(self) -> dict[str, str]:
         """Env vars for a spawned live-mode server: settings names upper-cased, private state dir."""
@@ -54,6 +55,11 @@ class SandboxProcess:
         settings, _ = load_settings(**self.overrides, commerce_mcp_state_dir=self.state_dir)
         return settings
 
+    @property
+    def pid(self) -> int:
+        """The fakes' process, whose RSS is theirs and not the client's."""
+        return self.child_pid
+
     def services(self) -> Any:
         """A live-mode :class:`Services` on these fakes (no sandbox banner, private state)."""
         from commerce_mcp.services import Services
@@ -62,11 +68,14 @@ class SandboxProcess:
 
 
 @contextlib.contextmanager
-def running_sandbox() -> Iterator[SandboxProcess]:
-    """Both fakes on loopback ports, served by a child process, for the duration of the block."""
+def running_sandbox(**sizing: Any) -> Iterator[SandboxProcess]:
+    """Both fakes on loopback ports, served by a child process, for the duration of the block.
+
+    ``sizing`` (see :mod:`benchmarks._sandbox_process`) sizes their world and scales their plans.
+    """
     with tempfile.TemporaryDirectory(prefix="commerce-mcp-bench-state-") as state_dir:
         child = subprocess.Popen(
-            [sys.executable, "-m", "benchmarks._sandbox_process"],
+            [sys.executable, "-m", "benchmarks._sandbox_process", json.dumps(sizing)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
@@ -77,7 +86,7 @@ def running_sandbox() -> Iterator[SandboxProcess]:
             line = child.stdout.readline()
             if not line:
                 raise RuntimeError(f"sandbox process exited with code {child.wait()}")
-            yield SandboxProcess(json.loads(line), Path(state_dir))
+            yield SandboxProcess(json.loads(line), Path(state_dir), child.pid)
         finally:
             assert child.stdin is not None
             child.stdin.close()

@@ -5,9 +5,15 @@
 * FBA inventory for 500 SKUs: getInventorySummaries with 50 SKUs a call (2 requests/s, burst 2).
 * 50 concurrent tool calls for one seller through the in-process MCP server.
 
-The lower bound of a bucket that starts full is ``max(0, (requests - burst) / rate)``; a run's bound is
-its slowest bucket's. Zero 429s from the fakes means the clients' own limiters got there first.
-Between runs we wait until every bucket, the fakes' and a fresh client's, is full again.
+Each bulk job runs in two situations a real process meets:
+
+* **idle platform**: the client's process has been up a while and the platform's bucket is full.
+  Bound: ``max(0, (requests - burst) / rate)``.
+* **just drained**: another process has just emptied the platform's bucket and a fresh client starts
+  the job at once. Bound: ``requests / rate`` (the drain leaves under one token, which no client can
+  see). This is the case that made a limiter starting with a full bucket earn 429s.
+
+A run's bound is its slowest bucket's; zero 429s from the fakes means the limiters got there first.
 """
 
 from __future__ import annotations
@@ -34,9 +40,16 @@ INVENTORY_PATH = "/fba/inventory/v1/summaries"
 REFILL_SECONDS = 1.5
 
 
-def rate_bound(requests: int, rate: float, burst: float) -> float:
-    """Least seconds ``requests`` can take through a token bucket that starts full."""
-    return max(0.0, (requests - burst) / rate)
+def rate_bound(requests: int, rate: float, burst: float, start: float | None = None) -> float:
+    """Least seconds ``requests`` can take through a token bucket that starts with ``start`` tokens
+    (full when None)."""
+    level = burst if start is None else start
+    return max(0.0, (requests - level) / rate)
+
+
+def within(wall: float, bound: float) -> bool:
+    """The goal for a bulk job: no slower than its rate-plan bound plus 5 %."""
+    return wall <= bound * (1 + GOAL_WITHIN)
 
 
 async def fetch_every_tiktok_order(
@@ -68,10 +81,30 @@ async def fetch_every_tiktok_order(
     return sum(counts), requests
 
 
-async def _tiktok_runs(handle: Any, runs: int, pages_per_shop: int | None) -> dict[str, Any]:
+async def _drain_tiktok(client: Any) -> None:
+    """Empty every (shop, endpoint) bucket the order job uses, as another process might."""
+    shops = await client.list_shops()
+    burst = int(TIKTOK_PLAN[1]) + 2
+    for shop in shops:
+        page = await client.search_orders(shop, page_size=1)
+        one = [page.items[0].id] if page.items else []
+        await asyncio.gather(
+            *(client.search_orders(shop, page_size=1) for _ in range(burst)),
+            *(client.get_orders(shop, one) for _ in range(burst if one else 0)),
+        )
+
+
+async def _tiktok_runs(
+    handle: Any, runs: int, pages_per_shop: int | None, drained: bool = False
+) -> dict[str, Any]:
     from commerce_mcp.resilience.clock import SystemClock
     from commerce_mcp.store.memory import MemoryStore
     from commerce_mcp.tiktok.client import TikTokShopClient
+
+    def new_client() -> Any:
+        return TikTokShopClient.from_settings(
+            handle.settings(), store=MemoryStore(), clock=SystemClock()
+        )
 
     walls: list[float] = []
     bounds: list[float] = []
@@ -79,11 +112,13 @@ async def _tiktok_runs(handle: Any, runs: int, pages_per_shop: int | None) -> di
     total_429 = 0
     total_requests = 0
     for _ in range(runs):
-        await asyncio.sleep(REFILL_SECONDS)
-        client = TikTokShopClient.from_settings(
-            handle.settings(), store=MemoryStore(), clock=SystemClock()
-        )
+        # Made before the pause, a client's buckets fill with the fakes': a process that is up.
+        client, other = new_client(), new_client()
         try:
+            await asyncio.sleep(REFILL_SECONDS)
+            if drained:
+                await _drain_tiktok(other)
+                client = new_client()  # a process that starts right after the drain
             await client.list_shops()  # token and shop list are set-up, not throughput
             async with tally_http() as tally:
                 started = time.perf_counter()
@@ -91,7 +126,9 @@ async def _tiktok_runs(handle: Any, runs: int, pages_per_shop: int | None) -> di
                 walls.append(time.perf_counter() - started)
         finally:
             await client.aclose()
-        bounds.append(max(rate_bound(n, *TIKTOK_PLAN) for n in requests.values()))
+            await other.aclose()
+        start = 0.0 if drained else None
+        bounds.append(max(rate_bound(n, *TIKTOK_PLAN, start=start) for n in requests.values()))
         total_429 += tally.too_many_requests
         total_requests += tally.requests
     return {
@@ -103,11 +140,18 @@ async def _tiktok_runs(handle: Any, runs: int, pages_per_shop: int | None) -> di
     }
 
 
-async def _inventory_runs(handle: Any, runs: int, sku_count: int) -> dict[str, Any]:
+async def _inventory_runs(
+    handle: Any, runs: int, sku_count: int, drained: bool = False
+) -> dict[str, Any]:
     from commerce_mcp.amazon.client import AmazonMcfClient
     from commerce_mcp.resilience.clock import SystemClock
     from commerce_mcp.sandbox.catalog import build_catalog
     from commerce_mcp.store.memory import MemoryStore
+
+    def new_client() -> Any:
+        return AmazonMcfClient.from_settings(
+            handle.settings(), store=MemoryStore(), clock=SystemClock()
+        )
 
     skus = [sku.seller_sku for sku in build_catalog().all_skus()][:sku_count]
     walls: list[float] = []
@@ -116,21 +160,25 @@ async def _inventory_runs(handle: Any, runs: int, sku_count: int) -> dict[str, A
     calls = 0
     summaries = 0
     for _ in range(runs):
-        await asyncio.sleep(REFILL_SECONDS)
-        client = AmazonMcfClient.from_settings(
-            handle.settings(), store=MemoryStore(), clock=SystemClock()
-        )
+        client, other = new_client(), new_client()
         try:
+            await asyncio.sleep(REFILL_SECONDS)
+            if drained:
+                # Another process spends the burst and one more: the platform's bucket is empty.
+                for _ in range(int(INVENTORY_PLAN[1]) + 1):
+                    await other.get_inventory_summaries(skus[:50])
+                client = new_client()
             async with tally_http() as tally:
                 started = time.perf_counter()
                 page = await client.get_inventory_summaries(skus)
                 walls.append(time.perf_counter() - started)
         finally:
             await client.aclose()
+            await other.aclose()
         # The bound counts the calls the job needs; a retry after a 429 is the client's cost, not the job's.
         calls = tally.paths[INVENTORY_PATH] - tally.too_many_requests
         summaries = len(page.inventory_summaries)
-        bounds.append(rate_bound(calls, *INVENTORY_PLAN))
+        bounds.append(rate_bound(calls, *INVENTORY_PLAN, start=0.0 if drained else None))
         total_429 += tally.too_many_requests
     return {
         "walls": walls,
@@ -139,6 +187,61 @@ async def _inventory_runs(handle: Any, runs: int, sku_count: int) -> dict[str, A
         "summaries": summaries,
         "429": total_429,
     }
+
+
+async def _sync_apply_runs(runs: int, sku_count: int) -> dict[str, Any]:
+    """Plan and apply ``sync_inventory_to_tiktok`` for ``sku_count`` SKUs, each run on fresh fakes
+    (applying makes the next plan empty), through the crosschannel functions the tool calls."""
+    from commerce_mcp.amazon.client import AmazonMcfClient
+    from commerce_mcp.crosschannel.inventory_sync import apply_plan, build_plan
+    from commerce_mcp.crosschannel.skumap import SkuMap
+    from commerce_mcp.resilience.clock import SystemClock
+    from commerce_mcp.sandbox.catalog import build_catalog
+    from commerce_mcp.store.memory import MemoryStore
+    from commerce_mcp.tiktok.client import TikTokShopClient
+
+    skus = [sku.seller_sku for sku in build_catalog().all_skus()][:sku_count]
+    out: dict[str, Any] = {"walls": [], "bounds": [], "429": 0, "phases": {}}
+    for _ in range(runs):
+        with running_sandbox() as handle:
+            settings = handle.settings()
+            tiktok = TikTokShopClient.from_settings(
+                settings, store=MemoryStore(), clock=SystemClock()
+            )
+            amazon = AmazonMcfClient.from_settings(
+                settings, store=MemoryStore(), clock=SystemClock()
+            )
+            try:
+                shop = (await tiktok.list_shops())[0]
+                await asyncio.sleep(REFILL_SECONDS)  # the server process has been up a while
+                async with tally_http() as tally:
+                    started = time.perf_counter()
+                    plan = await build_plan(
+                        tiktok=tiktok, amazon=amazon, shop=shop, skumap=SkuMap.parse(None),
+                        skus=skus, buffer=0,
+                    )  # fmt: skip
+                    planned = time.perf_counter()
+                    report = await apply_plan(tiktok=tiktok, shop=shop, plan=plan)
+                    out["walls"].append(time.perf_counter() - started)
+            finally:
+                await tiktok.aclose()
+                await amazon.aclose()
+        searches = sum(n for path, n in tally.paths.items() if path.endswith("/products/search"))
+        inventory = tally.paths[INVENTORY_PATH] - tally.too_many_requests
+        updates = sum(n for path, n in tally.paths.items() if path.endswith("/inventory/update"))
+        # The phases depend on each other (search, then FBA, then writes); each bucket starts full.
+        out["bounds"].append(
+            rate_bound(searches, *TIKTOK_PLAN)
+            + rate_bound(inventory, *INVENTORY_PLAN)
+            + rate_bound(updates, *TIKTOK_PLAN)
+        )
+        out["429"] += tally.too_many_requests
+        out["phases"] = {
+            "searches": searches, "inventory": inventory, "updates": updates,
+            "updated": len(report.updated), "failed": len(report.failed),
+            "plan_s": planned - started,
+        }  # fmt: skip
+    return out
 
 
 def _concurrent_plan(tool_names: set[str]) -> list[tuple[str, dict[str, Any]]]:
@@ -190,64 +293,85 @@ async def _run(smoke: bool) -> dict[str, Any]:
         await _inventory_runs(handle, 1, 50)
         await _tiktok_runs(handle, 1, 1)
 
-        tiktok = await _tiktok_runs(handle, runs, 1 if smoke else None)
-        figures.append(
-            figure(
-                f"TikTok: {tiktok['orders']} orders with details, wall time",
-                tiktok["walls"],
-                "s",
-                spread="min–max",
+        pages = 1 if smoke else None
+        for drained in (False, True):
+            label = "just drained" if drained else "idle platform"
+            tiktok = await _tiktok_runs(handle, runs, pages, drained)
+            bound = max(tiktok["bounds"])
+            figures.append(
+                figure(
+                    f"TikTok, {label}: {tiktok['orders']} orders with details, wall time",
+                    tiktok["walls"],
+                    "s",
+                    goal=f"≤ bound {bound:.2f} s + {GOAL_WITHIN:.0%}" if bound else None,
+                    passed=within(max(tiktok["walls"]), bound) if bound else None,
+                    spread="min–max",
+                )
             )
-        )
-        figures.append(
-            figure(
-                "TikTok: 429 responses from the fake",
-                [float(tiktok["429"])],
-                "",
-                goal="0",
-                passed=tiktok["429"] == 0,
-                spread="min–max",
+            figures.append(
+                figure(
+                    f"TikTok, {label}: 429 responses from the fake",
+                    [float(tiktok["429"])],
+                    "",
+                    goal="0",
+                    passed=tiktok["429"] == 0,
+                    spread="min–max",
+                )
             )
-        )
-        notes.append(
-            f"TikTok: {tiktok['requests']} requests per run (search pages of 100, detail batches of "
-            f"50, both shops concurrently). Rate-plan bound {max(tiktok['bounds']):.2f} s: every "
-            f"(shop, endpoint) bucket stays within its burst of {TIKTOK_PLAN[1]:g} at "
-            f"{TIKTOK_PLAN[0]:g}/s, so the wall time here is network and server latency, not limits."
-        )
+            notes.append(
+                f"TikTok, {label}: {tiktok['requests']} requests per run (search pages of 100, detail "
+                f"batches of 50, both shops concurrently) at {TIKTOK_PLAN[0]:g}/s burst "
+                f"{TIKTOK_PLAN[1]:g} per (shop, endpoint); rate-plan bound {bound:.2f} s"
+                + (
+                    " (every bucket starts empty after the drain: requests / rate)."
+                    if drained
+                    else ": every bucket stays within its burst, so the wall time is latency, "
+                    "not limits, and there is no bound to grade."
+                )
+            )
 
         sku_count = 150 if smoke else 500
-        inventory = await _inventory_runs(handle, runs, sku_count)
-        bound = max(inventory["bounds"])
-        worst = max(inventory["walls"])
-        fba_passed = inventory["429"] == 0 and (bound == 0 or worst <= bound * (1 + GOAL_WITHIN))
-        figures.append(
-            figure(
-                f"FBA inventory, {sku_count} SKUs: wall time",
-                inventory["walls"],
-                "s",
-                goal=f"≤ bound {bound:.2f} s + {GOAL_WITHIN:.0%}, zero 429s",
-                passed=fba_passed,
-                spread="min–max",
+        for drained in (False, True):
+            label = "just drained" if drained else "idle platform"
+            inventory = await _inventory_runs(handle, runs, sku_count, drained)
+            bound = max(inventory["bounds"])
+            figures.append(
+                figure(
+                    f"FBA inventory, {sku_count} SKUs, {label}: wall time",
+                    inventory["walls"],
+                    "s",
+                    goal=f"≤ bound {bound:.2f} s + {GOAL_WITHIN:.0%}",
+                    passed=within(max(inventory["walls"]), bound),
+                    spread="min–max",
+                )
             )
-        )
-        figures.append(
-            figure(
-                "FBA inventory: 429 responses from the fake",
-                [float(inventory["429"])],
-                "",
-                goal="0",
-                passed=inventory["429"] == 0,
-                spread="min–max",
+            figures.append(
+                figure(
+                    f"FBA inventory, {label}: 429 responses from the fake",
+                    [float(inventory["429"])],
+                    "",
+                    goal="0",
+                    passed=inventory["429"] == 0,
+                    spread="min–max",
+                )
             )
-        )
-        notes.append(
-            f"FBA inventory: {inventory['calls']} getInventorySummaries calls needed per run "
-            f"({inventory['summaries']} summaries; SKUs FBA does not hold are absent), plan "
-            f"{INVENTORY_PLAN[0]:g}/s burst {INVENTORY_PLAN[1]:g}: bound "
-            f"({inventory['calls']} − {INVENTORY_PLAN[1]:g}) / {INVENTORY_PLAN[0]:g} = {bound:.2f} s; "
-            "wall time includes the LWA token exchange; retries after a 429 are not in the bound."
-        )
+            formula = (
+                f"{inventory['calls']} / {INVENTORY_PLAN[0]:g}"
+                if drained
+                else f"({inventory['calls']} − {INVENTORY_PLAN[1]:g}) / {INVENTORY_PLAN[0]:g}"
+            )
+            notes.append(
+                f"FBA inventory, {label}: {inventory['calls']} getInventorySummaries calls per run "
+                f"({inventory['summaries']} summaries; SKUs FBA does not hold are absent), plan "
+                f"{INVENTORY_PLAN[0]:g}/s burst {INVENTORY_PLAN[1]:g}: bound {formula} = {bound:.2f} s"
+                + (
+                    "; another client spent the burst and one more call just before a fresh client "
+                    "started the job."
+                    if drained
+                    else "; the client was created before the fakes' buckets refilled, as in a "
+                    "server process that has been up a while."
+                )
+            )
 
         calls = 10 if smoke else 50
         concurrent = await _concurrent_tool_calls(handle, calls)
@@ -274,6 +398,38 @@ async def _run(smoke: bool) -> dict[str, Any]:
             + ", ".join(f"`{name}`" for name in concurrent["tools"])
             + f"; {concurrent['requests']} upstream requests."
         )
+    sync_skus = 100 if smoke else 500
+    sync = await _sync_apply_runs(1 if smoke else 2, sync_skus)
+    bound = max(sync["bounds"])
+    figures.append(
+        figure(
+            f"sync_inventory_to_tiktok plan + apply, {sync_skus} SKUs: wall time",
+            sync["walls"],
+            "s",
+            goal=f"≤ bound {bound:.2f} s + {GOAL_WITHIN:.0%}" if bound else None,
+            passed=within(max(sync["walls"]), bound) if bound else None,
+            spread="min–max",
+        )
+    )
+    figures.append(
+        figure(
+            "sync_inventory_to_tiktok: 429 responses from the fakes",
+            [float(sync["429"])],
+            "",
+            goal="0",
+            passed=sync["429"] == 0,
+            spread="min–max",
+        )
+    )
+    phases = sync["phases"]
+    notes.append(
+        f"sync_inventory_to_tiktok through `crosschannel.inventory_sync` (what the tool runs), fresh "
+        f"fakes per run: {phases['searches']} product searches (10 seller SKUs each, one after "
+        f"another), {phases['inventory']} FBA inventory calls, {phases['updates']} inventory "
+        f"updates ({phases['updated']} SKUs updated, {phases['failed']} failed); planning took "
+        f"{phases['plan_s']:.2f} s. Bound: the three phases run one after another, each bucket "
+        f"starting full, so it is the sum of their bounds = {bound:.2f} s."
+    )
     return result("throughput", "Throughput under rate limits", figures, notes)
 
 

@@ -54,6 +54,14 @@ def test_fresh_buckets_start_empty_and_fill_at_the_plan_rate_from_creation() -> 
     assert full.tokens("s", "createFulfillmentOrder") == 30
 
 
+def test_the_token_endpoint_bucket_starts_full_so_a_first_call_does_not_wait_for_it() -> None:
+    """Nobody drains LWA (one token an hour per process); an empty start would only add a second
+    to every fresh process's first SP-API call, and hold the already-taken operation token."""
+    limiter = RateLimiter(VirtualClock(), SPAPI_PLANS, TIKTOK_DEFAULT_PLAN, send_jitter=0)
+    assert limiter.tokens("s", "lwa.refreshToken") == 5
+    assert limiter.tokens("s", "getFulfillmentOrder") == 0
+
+
 def test_the_jitter_reserve_lowers_the_capacity_not_the_sustained_rate() -> None:
     clock = VirtualClock()
     limiter = RateLimiter(clock, SPAPI_PLANS, TIKTOK_DEFAULT_PLAN, send_jitter=0.1)

@@ -57,6 +57,9 @@ class RatePlan:
 
     rate: float
     burst: int
+    assume_drained: bool = True
+    """Start a new process's bucket empty (see the module docstring). False only for endpoints
+    nobody else drains, where waiting at start-up would only add latency."""
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.rate) and self.rate > 0):
@@ -77,6 +80,9 @@ SPAPI_PLANS: Mapping[str, RatePlan] = MappingProxyType(
         "updateFulfillmentOrder": _MCF,
         "getPackageTrackingDetails": _MCF,
         "getInventorySummaries": RatePlan(rate=2.0, burst=2),
+        # LWA publishes no plan and a process fetches a token about once an hour: starting this
+        # bucket empty would only delay every process's first SP-API call by a second.
+        "lwa.refreshToken": RatePlan(rate=1.0, burst=5, assume_drained=False),
     }
 )
 """Published SP-API usage plans (requests per second, burst) per operation."""
@@ -94,6 +100,7 @@ class _Bucket:
 
     def __init__(self, plan: RatePlan, jitter: float, tokens: float, since: float) -> None:
         self.burst = plan.burst
+        self.assume_drained = plan.assume_drained
         self.jitter = jitter
         self.set_rate(plan.rate)
         self.tokens = min(self.capacity, max(0.0, tokens))
@@ -153,7 +160,10 @@ class RateLimiter:
         bucket = self._buckets.get(key)
         if bucket is None:
             plan = self._plans.get(operation, self._default)
-            start = float(self._start_tokens or 0)
+            if self._start_tokens is not None:
+                start = float(self._start_tokens)
+            else:
+                start = 0.0 if plan.assume_drained else float(plan.burst)
             bucket = _Bucket(plan, self._jitter, start, self._born)
             bucket.refill(self._clock.monotonic())
             self._buckets[key] = bucket
@@ -162,7 +172,7 @@ class RateLimiter:
     def plan(self, account: str, operation: str) -> RatePlan:
         """The plan in force for this bucket, including any rate learned from headers."""
         bucket = self._bucket(account, operation)
-        return RatePlan(rate=bucket.rate, burst=bucket.burst)
+        return RatePlan(rate=bucket.rate, burst=bucket.burst, assume_drained=bucket.assume_drained)
 
     def tokens(self, account: str, operation: str) -> float:
         """Tokens available right now (for status reports and tests)."""
