@@ -8,4 +8,11 @@ Run ``python -m benchmarks`` (full sizes; rewrites ``docs/benchmarks.md``) or ``
 from __future__ import annotations
 
 #: Benchmark modules in the order they run and appear in the report.
-BENCHMARKS: tuple[str, ...] = ("startup", "overhead", "throughput", "tokens", "memory")
+BENCHMARKS: tuple[str, ...] = (
+    "startup",
+    "overhead",
+    "throughput",
+    "scaling",
+    "tokens",
+    "memory",
+)

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import BENCHMARKS
-from benchmarks._machine import describe_machine
+from benchmarks._machine import describe_machine, load_average
 from benchmarks._report import render
 from benchmarks._stats import Skip
 
@@ -47,9 +47,12 @@ def main(argv: list[str] | None = None) -> int:
     for name in names:
         print(f"== {name}{' (smoke)' if args.smoke else ''}", flush=True)
         started = time.perf_counter()
+        load_before = load_average()
         try:
             module = importlib.import_module(f"benchmarks.{name}")
             item = module.run(args.smoke)
+            # Other engineers' work on a shared machine shows in every figure: say how busy it was.
+            item["load"] = f"{load_before} at start, {load_average()} at end"
         except Skip as reason:
             skipped[name] = str(reason)
             print(f"  skipped: {reason}")

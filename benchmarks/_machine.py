@@ -19,6 +19,11 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+def load_average() -> str:
+    """The 1/5/15-minute load averages, e.g. ``1.52 / 1.10 / 0.98``."""
+    return " / ".join(f"{x:.2f}" for x in psutil.getloadavg())
+
+
 def describe_machine() -> dict[str, str]:
     """CPU, cores, RAM, OS, Python and current load, as strings for the report header."""
     memory = psutil.virtual_memory().total / 2**30
@@ -30,5 +35,5 @@ def describe_machine() -> dict[str, str]:
         "OS": f"{platform.system()} {platform.release()} ({platform.machine()})",
         "Python": f"{platform.python_implementation()} {platform.python_version()}",
         # A shared machine's other work shows up in every latency figure; say how busy it was.
-        "Load average at start (1/5/15 min)": " / ".join(f"{x:.2f}" for x in psutil.getloadavg()),
+        "Load average at start (1/5/15 min)": load_average(),
     }

@@ -1,0 +1,125 @@
+"""One scaling job in a fresh process, so its peak RSS is the job's own: ``python -m
+benchmarks._scaling_job JSON``. Prints one JSON line: wall time, requests by path, 429s, RSS.
+
+The job gets limiters seeded with the plans the fakes were scaled to (a real deployment would
+configure them the same way); its clients are made, then left idle until their buckets are full, as
+in a server process that has been up a while.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import resource
+import sys
+import time
+from typing import Any
+
+import psutil  # type: ignore[import-untyped]
+
+from benchmarks._sandbox import SandboxProcess, tally_http
+
+MIB = 2**20
+
+
+def _peak_mib() -> float:
+    # ru_maxrss is KiB on Linux.
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+async def _plan(handle: SandboxProcess, spec: dict[str, Any]) -> dict[str, Any]:
+    from commerce_mcp.amazon.client import AmazonMcfClient
+    from commerce_mcp.crosschannel.inventory_sync import build_plan
+    from commerce_mcp.crosschannel.skumap import SkuMap
+    from commerce_mcp.resilience.clock import SystemClock
+    from commerce_mcp.resilience.limiter import SPAPI_PLANS, RateLimiter, RatePlan
+    from commerce_mcp.store.memory import MemoryStore
+    from commerce_mcp.tiktok.client import TikTokShopClient
+
+    clock = SystemClock()
+    scale = spec["rate_scale"]
+    plans = {
+        name: RatePlan(plan.rate * scale, round(plan.burst * scale), plan.assume_drained)
+        for name, plan in SPAPI_PLANS.items()
+    }
+    amazon = AmazonMcfClient.from_settings(
+        handle.settings(),
+        store=MemoryStore(),
+        clock=clock,
+        limiter=RateLimiter(clock, plans, RatePlan(scale, round(5 * scale))),
+    )
+    tiktok = TikTokShopClient.from_settings(handle.settings(), store=MemoryStore(), clock=clock)
+    qps = spec["tiktok_qps"]
+    tiktok.limiter = RateLimiter(clock, {}, RatePlan(qps, round(qps)))
+    try:
+        shop = (await tiktok.list_shops())[0]
+        await asyncio.sleep(1.2)  # every bucket (1 s of burst) full, like a process that is up
+        before = _peak_mib()
+        async with tally_http() as tally:
+            started = time.perf_counter()
+            plan = await build_plan(
+                tiktok=tiktok, amazon=amazon, shop=shop, skumap=SkuMap.parse(None),
+                skus=None, buffer=0,
+            )  # fmt: skip
+            wall = time.perf_counter() - started
+        return {"wall": wall, "rows": len(plan.rows), "tally": tally, "before": before}
+    finally:
+        await tiktok.aclose()
+        await amazon.aclose()
+
+
+async def _orders(handle: SandboxProcess, spec: dict[str, Any]) -> dict[str, Any]:
+    from commerce_mcp.resilience.clock import SystemClock
+    from commerce_mcp.resilience.limiter import RateLimiter, RatePlan
+    from commerce_mcp.store.memory import MemoryStore
+    from commerce_mcp.tiktok.client import TikTokShopClient
+
+    clock = SystemClock()
+    tiktok = TikTokShopClient.from_settings(handle.settings(), store=MemoryStore(), clock=clock)
+    qps = spec["tiktok_qps"]
+    tiktok.limiter = RateLimiter(clock, {}, RatePlan(qps, round(qps)))
+    try:
+        shop = (await tiktok.list_shops())[0]
+        await asyncio.sleep(1.2)
+        before = _peak_mib()
+        seen = 0
+        async with tally_http() as tally:
+            started = time.perf_counter()
+            token: str | None = None
+            while True:  # streamed: each page is counted and dropped
+                page = await tiktok.search_orders(shop, page_size=100, page_token=token)
+                seen += len(page.items)
+                token = page.next_page_token or None
+                if token is None:
+                    break
+            wall = time.perf_counter() - started
+        return {"wall": wall, "rows": seen, "tally": tally, "before": before}
+    finally:
+        await tiktok.aclose()
+
+
+def main() -> None:
+    spec = json.loads(sys.argv[1])
+    handle = SandboxProcess(spec["overrides"], __import__("pathlib").Path(spec["state_dir"]))
+    fakes = psutil.Process(spec["fakes_pid"])
+    cpu_before = sum(fakes.cpu_times()[:2])
+    job = _plan if spec["job"] == "plan" else _orders
+    out = asyncio.run(job(handle, spec))
+    tally = out.pop("tally")
+    print(
+        json.dumps(
+            {
+                **out,
+                "paths": dict(tally.paths),
+                "429": tally.too_many_requests,
+                "peak_mib": _peak_mib(),
+                "fakes_cpu_s": sum(fakes.cpu_times()[:2]) - cpu_before,
+                "rss_mib": psutil.Process().memory_info().rss / MIB,
+            }
+        ),
+        flush=True,
+    )
+
+
+if __name__ == "__main__":
+    main()

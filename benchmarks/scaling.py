@@ -1,0 +1,164 @@
+"""Scaling: cost grows linearly and memory stays flat as the seller's world grows.
+
+* Inventory-sync planning (``crosschannel.inventory_sync.build_plan`` over every SKU: TikTok product
+  search pages of 100, then FBA inventory 50 SKUs a call) on ~500 / 5,000 / 20,000 SKUs.
+* Order listing (every order of a shop, search pages of 100, each page counted and dropped) over
+  1k / 10k / 100k orders.
+
+Each size gets fresh fakes holding that world, with rate plans chosen so the job takes seconds and the
+plan, not latency, is what bounds it; each job runs in a fresh process with limiters seeded with the
+same plans, so its peak RSS is its own. The goal is wall time / rate-plan bound ≤ 1.05 at every size
+(the fakes must keep up) and peak RSS growth well under linear in the size.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from benchmarks._sandbox import require, running_sandbox
+from benchmarks._stats import figure, result
+from benchmarks.throughput import GOAL_WITHIN, rate_bound
+
+ROOT = Path(__file__).resolve().parents[1]
+SKUS_PER_PRODUCT = 20_067 / 8_600  # the catalog's mix of 2- and 3-variant products
+#: Growth at the largest size may be at most this share of linear growth from the smallest.
+SUBLINEAR = 0.25
+NOISE_MIB = 5.0
+
+#: (SKUs, TikTok QPS, SP-API scale): each run's bound is a few seconds.
+PLAN_SIZES = ((500, 5.0, 1.0), (5_000, 5.0, 10.0), (20_000, 20.0, 20.0))
+#: (orders, TikTok QPS)
+ORDER_SIZES = ((1_000, 2.0), (10_000, 20.0), (100_000, 50.0))
+SMOKE_PLAN = ((140, 50.0, 5.0),)
+SMOKE_ORDERS = ((300, 50.0),)
+
+
+def _job(handle: Any, spec: dict[str, Any]) -> dict[str, Any]:
+    spec = {
+        **spec,
+        "overrides": handle.overrides,
+        "state_dir": str(handle.state_dir),
+        "fakes_pid": handle.child_pid,
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks._scaling_job", json.dumps(spec)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"scaling job failed: {done.stderr[-2000:]}")
+    answer: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return answer
+
+
+def _count(paths: dict[str, int], suffix: str) -> int:
+    return sum(n for path, n in paths.items() if path.endswith(suffix))
+
+
+def _plan_run(skus: int, qps: float, scale: float) -> dict[str, Any]:
+    products = max(1, round(skus / SKUS_PER_PRODUCT))
+    with running_sandbox(
+        products=products, tiktok_orders=[100, 10], rate_scale=scale, tiktok_qps=qps
+    ) as handle:
+        out = _job(handle, {"job": "plan", "tiktok_qps": qps, "rate_scale": scale})
+    searches = _count(out["paths"], "/products/search")
+    inventory = _count(out["paths"], "/fba/inventory/v1/summaries") - out["429"]
+    out["bound"] = rate_bound(searches, qps, round(qps)) + rate_bound(
+        inventory, 2 * scale, round(2 * scale)
+    )
+    out["requests"] = searches + inventory
+    out["detail"] = (
+        f"{out['rows']:,} SKUs planned: {searches} product searches at {qps:g}/s, "
+        f"{inventory} FBA inventory calls at {2 * scale:g}/s"
+    )
+    return out
+
+
+def _orders_run(orders: int, qps: float) -> dict[str, Any]:
+    with running_sandbox(tiktok_orders=[orders, 0], tiktok_qps=qps) as handle:
+        out = _job(handle, {"job": "orders", "tiktok_qps": qps})
+    pages = _count(out["paths"], "/orders/search")
+    out["bound"] = rate_bound(pages, qps, round(qps))
+    out["requests"] = pages
+    out["detail"] = f"{out['rows']:,} orders listed: {pages} search pages at {qps:g}/s"
+    return out
+
+
+def _rows(name: str, unit: str, runs: list[tuple[int, dict[str, Any]]]) -> tuple[list[Any], str]:
+    figures = []
+    for size, out in runs:
+        if not out["bound"]:  # everything fits in the bursts (smoke sizes): nothing to grade
+            figures.append(figure(f"{name}, {size:,} {unit}: wall time", [out["wall"]], "s"))
+            continue
+        ratio = out["wall"] / out["bound"]
+        figures.append(
+            figure(
+                f"{name}, {size:,} {unit}: wall / rate-plan bound",
+                [ratio],
+                "x",
+                goal=f"≤ {1 + GOAL_WITHIN:.2f}",
+                passed=ratio <= 1 + GOAL_WITHIN and out["429"] == 0,
+                spread="min–max",
+            )
+        )
+    for size, out in runs:
+        figures.append(
+            figure(
+                f"{name}, {size:,} {unit}: peak RSS growth during the job",
+                [out["peak_mib"] - out["before"]],
+                "MiB",
+                spread="min–max",
+            )
+        )
+    (small, first), (large, last) = runs[0], runs[-1]
+    growth_small = max(first["peak_mib"] - first["before"], NOISE_MIB)
+    growth_large = last["peak_mib"] - last["before"]
+    linear = growth_small * large / small
+    if len(runs) > 1:
+        figures.append(
+            figure(
+                f"{name}: RSS growth at {large:,} vs linear from {small:,}",
+                [growth_large / linear],
+                "x",
+                goal=f"≤ {SUBLINEAR:g} (well under linear)",
+                passed=growth_large <= SUBLINEAR * linear,
+                spread="min–max",
+            )
+        )
+    note = f"{name}: " + "; ".join(
+        f"{size:,}: {out['detail']}, wall {out['wall']:.2f} s vs bound {out['bound']:.2f} s, "
+        f"{out['429']} × 429, fakes' CPU {1000 * out['fakes_cpu_s'] / max(out['requests'], 1):.1f} "
+        f"ms a request"
+        for size, out in runs
+    )
+    return figures, note
+
+
+def run(smoke: bool) -> dict[str, Any]:
+    """Planning and order listing at growing sizes: time against the bound, peak RSS."""
+    require("commerce_mcp.crosschannel.inventory_sync", "commerce_mcp.tiktok.client")
+    plan_sizes = SMOKE_PLAN if smoke else PLAN_SIZES
+    order_sizes = SMOKE_ORDERS if smoke else ORDER_SIZES
+    plans = [(skus, _plan_run(skus, qps, scale)) for skus, qps, scale in plan_sizes]
+    orders = [(count, _orders_run(count, qps)) for count, qps in order_sizes]
+    figures, notes = [], []
+    for name, unit, runs in (
+        ("Inventory-sync planning", "SKUs", plans),
+        ("Order listing", "orders", orders),
+    ):
+        rows, note = _rows(name, unit, runs)
+        figures += rows
+        notes.append(note)
+    notes.append(
+        "Bounds: each phase's bucket starts full (the job's process has been up a while), phases "
+        "run one after another, so the bound is the sum of (requests − burst) / rate. Peak RSS is "
+        "the job process's high-water mark minus its level just before the job (one process per "
+        "size; the fakes run in another)."
+    )
+    return result("scaling", "Scaling with the size of the world", figures, notes)
