@@ -33,7 +33,6 @@ from commerce_mcp.resilience.clock import Clock
 from commerce_mcp.resilience.deadline import Deadline
 from commerce_mcp.resilience.limiter import (
     MAX_HEADER_RATE,
-    STARTUP_TOKENS,
     RateLimiter,
     RatePlan,
 )
@@ -253,7 +252,9 @@ class SharedRateLimiter(RateLimiter):
         plan = RateLimiter.plan(self, account, operation)
         start = self._shared_start
         if start is None:
-            start = min(plan.burst, STARTUP_TOKENS)
+            # As in-process: a process outside this Redis may have just drained the platform's
+            # bucket, so a bucket Redis does not know yet starts empty (LWA's starts full).
+            start = 0 if plan.assume_drained else plan.burst
         return plan, float(start)
 
     async def _run(self, op: str, account: str, operation: str, *, arg: float = 1.0) -> BucketState:
