@@ -63,6 +63,8 @@ class StockView:
 
     rows: list[StockRow] = field(default_factory=list)
     unknown: list[str] = field(default_factory=list)
+    #: FBA SKUs named like a TikTok SKU the map excludes: their stock is not joined to that SKU.
+    excluded: list[str] = field(default_factory=list)
 
 
 def flags_for(tiktok: TikTokStock | None, fba: FbaStock | None) -> tuple[str, ...]:
@@ -98,7 +100,8 @@ def join(
     """Rows for TikTok stock (by TikTok SKU) and FBA stock (by Amazon SKU); None: channel not read.
 
     With both channels every TikTok SKU takes the FBA stock of the SKU the map gives it, FBA stock no
-    TikTok SKU maps to gets a row of its own, and rows carry flags. With one channel, its stock alone,
+    TikTok SKU maps to gets a row of its own (unless a TikTok SKU the map excludes has its name), and
+    rows carry flags. With one channel, its stock alone,
     without flags. ``wanted`` keeps rows whose TikTok or Amazon SKU is listed.
     """
     both = tiktok is not None and fba is not None
@@ -111,10 +114,15 @@ def join(
             claimed.add(amazon)
         flags = flags_for(stock, found) if both else ()
         rows.append(StockRow(sku, amazon, stock, found, flags))
+    excluded: list[str] = []
     for sku, held in (fba or {}).items():
-        if sku not in claimed:
-            rows.append(StockRow(sku, sku, None, held, flags_for(None, held) if both else ()))
-    view = StockView(rows=sorted(rows, key=lambda r: r.seller_sku))
+        if sku in claimed:
+            continue
+        if sku in (tiktok or {}):
+            excluded.append(sku)  # one row per seller SKU: the TikTok one says "not FBA"
+            continue
+        rows.append(StockRow(sku, sku, None, held, flags_for(None, held) if both else ()))
+    view = StockView(rows=sorted(rows, key=lambda r: r.seller_sku), excluded=sorted(excluded))
     if wanted:
         names = set(wanted)
         view.rows = [r for r in view.rows if r.seller_sku in names or r.amazon_sku in names]

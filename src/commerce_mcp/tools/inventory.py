@@ -107,6 +107,9 @@ async def get_inventory(
     if view.unknown:
         shown = ", ".join(clean_text(s, 60) or "?" for s in view.unknown)
         notes.append(f"not found on {' or '.join(read.answered)}: {clean_text(shown, 2000)}")
+    if view.excluded:
+        excluded = clean_text(", ".join(view.excluded), 400)
+        notes.append(f"FBA stock of {excluded} not shown: COMMERCE_MCP_SKU_MAP excludes those SKUs")
     rows = [_row(r) for r in view.rows if not only_flagged or r.flags]
     if only_flagged and len(read.answered) < 2:
         notes.append("only_flagged needs both channels; flags were not computed")
