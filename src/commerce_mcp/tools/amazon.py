@@ -252,18 +252,7 @@ async def create_mcf_order(
     async def execute() -> Reply[McfWriteResult]:
         if displayable_order_id:
             await links.note_direct_order(displayable_order_id, order_id)
-        outcome = await client.create_fulfillment_order(request)
-        order = order_view(await client.get_fulfillment_order(outcome.seller_fulfillment_order_id))
-        if not outcome.created_now:
-            return already_created(order)
-        message = f"MCF order {order.seller_fulfillment_order_id} created."
-        result = McfWriteResult(
-            status="created",
-            seller_fulfillment_order_id=order.seller_fulfillment_order_id,
-            message=message,
-            order=order,
-        )
-        return Reply(result, f"CREATED\n{render_order(order)}")
+        return await create(client, request)
 
     declined = McfWriteResult(
         status="declined",
@@ -278,6 +267,23 @@ async def create_mcf_order(
         declined=lambda: Reply(declined, "Not approved; nothing created."),
         execute=execute,
     )
+
+
+async def create(
+    client: AmazonMcfClient, request: CreateFulfillmentOrderRequest
+) -> Reply[McfWriteResult]:
+    """Send the create (the client reconciles an ambiguous failure) and say what Amazon now holds."""
+    outcome = await client.create_fulfillment_order(request)
+    order = order_view(await client.get_fulfillment_order(outcome.seller_fulfillment_order_id))
+    if not outcome.created_now:
+        return already_created(order)
+    result = McfWriteResult(
+        status="created",
+        seller_fulfillment_order_id=order.seller_fulfillment_order_id,
+        message=f"MCF order {order.seller_fulfillment_order_id} created.",
+        order=order,
+    )
+    return Reply(result, f"CREATED\n{render_order(order)}")
 
 
 def already_created(order: McfOrder) -> Reply[McfWriteResult]:
@@ -360,38 +366,7 @@ async def cancel_mcf_order(
     client = await services.amazon()
 
     async def preview(issue: Callable[[], str]) -> Reply[McfWriteResult]:
-        detail = await client.get_fulfillment_order(order_id)
-        order = order_view(detail)
-        if order.status == "Cancelled":
-            result = McfWriteResult(
-                status="cancelled",
-                seller_fulfillment_order_id=order_id,
-                message="Already cancelled; nothing to do.",
-                order=order,
-            )
-            return Reply(result, f"ALREADY CANCELLED; nothing to do.\n{render_order(order)}")
-        if not detail.fulfillment_order.cancellable:
-            raise InvalidRequest(
-                f"MCF order {order_id} is {order.status} and can no longer"
-                " be cancelled: Amazon cancels only orders still New, Received or Planning",
-                code="NotCancellable",
-                hint="if it has shipped, handle it as a return; get_mcf_order shows its"
-                " shipments and tracking",
-            )
-        token = issue()
-        result = McfWriteResult(
-            status="preview",
-            seller_fulfillment_order_id=order_id,
-            message="Not cancelled yet. Call cancel_mcf_order again with this token.",
-            confirmation_token=token,
-            token_expires_in_seconds=gate.ttl,
-            order=order,
-        )
-        return Reply(
-            result,
-            f"PREVIEW ONLY, would cancel:\n{render_order(order)}\n"
-            f"To cancel, call cancel_mcf_order with confirmation_token={token}",
-        )
+        return await preview_cancel(client, order_id, gate.ttl, issue)
 
     async def execute() -> Reply[McfWriteResult]:
         await client.cancel_fulfillment_order(order_id)
@@ -416,6 +391,44 @@ async def cancel_mcf_order(
         preview=preview,
         declined=lambda: Reply(declined, "Not approved; nothing cancelled."),
         execute=execute,
+    )
+
+
+async def preview_cancel(
+    client: AmazonMcfClient, order_id: str, ttl: int, issue: Callable[[], str]
+) -> Reply[McfWriteResult]:
+    """Show the order; refuse one Amazon can no longer cancel, and issue a token otherwise."""
+    detail = await client.get_fulfillment_order(order_id)
+    order = order_view(detail)
+    if order.status == "Cancelled":
+        result = McfWriteResult(
+            status="cancelled",
+            seller_fulfillment_order_id=order_id,
+            message="Already cancelled; nothing to do.",
+            order=order,
+        )
+        return Reply(result, f"ALREADY CANCELLED; nothing to do.\n{render_order(order)}")
+    if not detail.fulfillment_order.cancellable:
+        raise InvalidRequest(
+            f"MCF order {order_id} is {order.status} and can no longer"
+            " be cancelled: Amazon cancels only orders still New, Received or Planning",
+            code="NotCancellable",
+            hint="if it has shipped, handle it as a return; get_mcf_order shows its"
+            " shipments and tracking",
+        )
+    token = issue()
+    result = McfWriteResult(
+        status="preview",
+        seller_fulfillment_order_id=order_id,
+        message="Not cancelled yet. Call cancel_mcf_order again with this token.",
+        confirmation_token=token,
+        token_expires_in_seconds=ttl,
+        order=order,
+    )
+    return Reply(
+        result,
+        f"PREVIEW ONLY, would cancel:\n{render_order(order)}\n"
+        f"To cancel, call cancel_mcf_order with confirmation_token={token}",
     )
 
 

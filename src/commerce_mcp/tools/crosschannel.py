@@ -291,64 +291,21 @@ async def sync_inventory_to_tiktok(
         skus=skus,
         buffer=buffer,
     )
-    rows = [
-        InventoryRow(
-            seller_sku=r.seller_sku,
-            tiktok_now=r.tiktok_now,
-            fba_fulfillable=r.fba_fulfillable,
-            tiktok_after=r.tiktok_after,
-        )
-        for r in plan.changes
-    ]
-    common: dict[str, Any] = {
-        "changes": rows,
-        "unchanged": len(plan.rows) - len(rows),
-        "unmapped": plan.unmapped,
-        "not_in_fba": plan.not_in_fba,
-    }
-    if not rows:
+    common = _plan_fields(plan)
+    if not common["changes"]:
         result = InventorySyncResult(
             status="nothing_to_do", message="TikTok already matches FBA.", **common
         )
         return Reply(result, f"Nothing to change; {common['unchanged']} SKU(s) already match FBA.")
 
     async def preview(issue: Callable[[], str]) -> Reply[InventorySyncResult]:
-        token = issue()
-        table = [
-            f"{r.seller_sku}: {r.tiktok_now} -> {r.tiktok_after} (FBA {r.fba_fulfillable})"
-            for r in rows
-        ]
-        text = "\n".join(
-            [f"PLAN (nothing changed yet): {len(rows)} SKU(s) would change", *table[:200]]
-            + ([f"... and {len(table) - 200} more"] if len(table) > 200 else [])
-            + [f"To apply: call again with the same arguments and confirmation_token={token}"]
-        )
-        result = InventorySyncResult(
-            status="plan",
-            message="Plan only. Call again with this confirmation_token to apply it.",
-            confirmation_token=token,
-            token_expires_in_seconds=gate.ttl,
-            **common,
-        )
-        return Reply(result, text)
+        return _plan_reply(common, issue(), gate.ttl)
 
     async def execute() -> Reply[InventorySyncResult]:
         report = await inventory_sync.apply_plan(
             tiktok=tiktok, shop=the_shop, plan=plan, progress=progress
         )
-        status: Literal["applied", "partial"] = "partial" if report.failed else "applied"
-        lines = [f"{status.upper()}: updated {len(report.updated)}, failed {len(report.failed)}"]
-        lines += [f"  FAILED {sku}: {why}" for sku, why in report.failed.items()]
-        if report.failed:
-            lines.append("  Updated SKUs: " + (", ".join(report.updated) or "none"))
-        result = InventorySyncResult(
-            status=status,
-            message=f"Updated {len(report.updated)} SKU(s); {len(report.failed)} failed.",
-            updated=report.updated,
-            failed=report.failed,
-            **common,
-        )
-        return Reply(result, "\n".join(lines))
+        return _applied_reply(report, common)
 
     declined = InventorySyncResult(
         status="declined", message="Not approved; nothing changed.", **common
@@ -361,6 +318,64 @@ async def sync_inventory_to_tiktok(
         declined=lambda: Reply(declined, "Not approved; nothing changed."),
         execute=execute,
     )
+
+
+def _plan_fields(plan: inventory_sync.InventoryPlan) -> dict[str, Any]:
+    """What every answer about this plan carries: the changing rows and what is left alone."""
+    rows = [
+        InventoryRow(
+            seller_sku=r.seller_sku,
+            tiktok_now=r.tiktok_now,
+            fba_fulfillable=r.fba_fulfillable,
+            tiktok_after=r.tiktok_after,
+        )
+        for r in plan.changes
+    ]
+    return {
+        "changes": rows,
+        "unchanged": len(plan.rows) - len(rows),
+        "unmapped": plan.unmapped,
+        "not_in_fba": plan.not_in_fba,
+    }
+
+
+def _plan_reply(common: dict[str, Any], token: str, ttl: int) -> Reply[InventorySyncResult]:
+    rows: list[InventoryRow] = common["changes"]
+    table = [
+        f"{r.seller_sku}: {r.tiktok_now} -> {r.tiktok_after} (FBA {r.fba_fulfillable})"
+        for r in rows
+    ]
+    text = "\n".join(
+        [f"PLAN (nothing changed yet): {len(rows)} SKU(s) would change", *table[:200]]
+        + ([f"... and {len(table) - 200} more"] if len(table) > 200 else [])
+        + [f"To apply: call again with the same arguments and confirmation_token={token}"]
+    )
+    result = InventorySyncResult(
+        status="plan",
+        message="Plan only. Call again with this confirmation_token to apply it.",
+        confirmation_token=token,
+        token_expires_in_seconds=ttl,
+        **common,
+    )
+    return Reply(result, text)
+
+
+def _applied_reply(
+    report: inventory_sync.ApplyReport, common: dict[str, Any]
+) -> Reply[InventorySyncResult]:
+    status: Literal["applied", "partial"] = "partial" if report.failed else "applied"
+    lines = [f"{status.upper()}: updated {len(report.updated)}, failed {len(report.failed)}"]
+    lines += [f"  FAILED {sku}: {why}" for sku, why in report.failed.items()]
+    if report.failed:
+        lines.append("  Updated SKUs: " + (", ".join(report.updated) or "none"))
+    result = InventorySyncResult(
+        status=status,
+        message=f"Updated {len(report.updated)} SKU(s); {len(report.failed)} failed.",
+        updated=report.updated,
+        failed=report.failed,
+        **common,
+    )
+    return Reply(result, "\n".join(lines))
 
 
 TOOLS: tuple[ToolSpec, ...] = (

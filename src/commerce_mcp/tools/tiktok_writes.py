@@ -10,6 +10,7 @@ from pydantic import Field, field_validator
 
 from commerce_mcp.errors import InvalidRequest
 from commerce_mcp.services import Services
+from commerce_mcp.tiktok.models import Order, ShippedPackage
 from commerce_mcp.tiktok.shipping import pick_provider, shipping_providers
 from commerce_mcp.tiktok.stock import StockChange, apply_stock_changes, plan_stock_changes
 from commerce_mcp.tools._common import Reply, ToolInput, ToolResult
@@ -207,13 +208,7 @@ async def ship_tiktok_order(
     """
     client, the_shop = await client_and_shop(services, shop)
     order = await one_order(client, the_shop, order_id)
-    if order.status not in ("AWAITING_SHIPMENT", "PARTIALLY_SHIPPING"):
-        raise InvalidRequest(
-            f"order {order_id} is {order.status}; only AWAITING_SHIPMENT or PARTIALLY_SHIPPING"
-            " orders can be marked shipped",
-            platform="tiktok",
-            hint="check it with get_order",
-        )
+    _check_shippable(order)
     providers = await shipping_providers(client, the_shop, order, whole_warehouse=False)
     provider = pick_provider(providers, shipping_provider)
     fields = {
@@ -245,19 +240,7 @@ async def ship_tiktok_order(
         shipped = await client.mark_package_shipped(
             the_shop, order_id, tracking_number, provider.id
         )
-        warning = clean_text(shipped.warning.message, 200) if shipped.warning else None
-        result = ShipResult(
-            status="shipped",
-            message=f"Order {order_id} marked shipped"
-            + (f" (warning: {warning})" if warning else ""),
-            package_id=shipped.package_id,
-            **fields,
-        )
-        text = (
-            f"SHIPPED order {order_id}: package {shipped.package_id} via {provider.name}"
-            f" {tracking_number}" + (f"; warning: {warning!r}" if warning else "")
-        )
-        return Reply(result, text)
+        return _shipped_reply(shipped, fields)
 
     declined = ShipResult(
         status="declined", message="The person did not approve; nothing sent.", **fields
@@ -270,6 +253,32 @@ async def ship_tiktok_order(
         declined=lambda: Reply(declined, "Not approved; order not marked shipped."),
         execute=execute,
     )
+
+
+def _check_shippable(order: Order) -> None:
+    if order.status not in ("AWAITING_SHIPMENT", "PARTIALLY_SHIPPING"):
+        raise InvalidRequest(
+            f"order {order.id} is {order.status}; only AWAITING_SHIPMENT or PARTIALLY_SHIPPING"
+            " orders can be marked shipped",
+            platform="tiktok",
+            hint="check it with get_order",
+        )
+
+
+def _shipped_reply(shipped: ShippedPackage, fields: dict[str, Any]) -> Reply[ShipResult]:
+    warning = clean_text(shipped.warning.message, 200) if shipped.warning else None
+    order_id, provider = fields["order_id"], fields["shipping_provider"]
+    result = ShipResult(
+        status="shipped",
+        message=f"Order {order_id} marked shipped" + (f" (warning: {warning})" if warning else ""),
+        package_id=shipped.package_id,
+        **fields,
+    )
+    text = (
+        f"SHIPPED order {order_id}: package {shipped.package_id} via {provider}"
+        f" {fields['tracking_number']}" + (f"; warning: {warning!r}" if warning else "")
+    )
+    return Reply(result, text)
 
 
 TOOLS: tuple[ToolSpec, ...] = (
