@@ -42,8 +42,8 @@ class OrderLink(BaseModel):
     mcf_order_id: str
     status: LinkStatus = "pending"
     shipping_speed: str
-    #: When the link was written (ISO 8601, from the services' clock).
-    created_at: str
+    #: When the link was written (ISO 8601, from the services' clock; fulfil always sets it).
+    created_at: str = ""
     #: TikTok line item id -> Amazon seller SKU (what each line ships as).
     line_items: dict[str, str] = Field(default_factory=dict)
     #: Amazon package number (as text) -> what was pushed to TikTok.
