@@ -81,11 +81,9 @@ import mcp.server
 t1 = time.perf_counter()
 from commerce_mcp.server import build_server
 from commerce_mcp.services import Services
-import commerce_mcp.tools as tools
+from commerce_mcp.tools.registry import all_tools
 t2 = time.perf_counter()
-for modules in tools.TOOLSET_MODULES.values():
-    for name in modules:
-        __import__(name)
+all_tools()
 t3 = time.perf_counter()
 server = build_server(Services.from_env())
 t4 = time.perf_counter()

@@ -87,12 +87,6 @@ class NotConfigured(CommerceError):
         )
 
 
-class WritesDisabled(CommerceError):
-    """A write tool was called while writes are off."""
-
-    kind = "writes_disabled"
-
-
 class InvalidRequest(CommerceError):
     """The request is wrong; fix the argument named in the message. Never retried."""
 

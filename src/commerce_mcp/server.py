@@ -1,16 +1,21 @@
-"""Build the MCP server: one :class:`Services`, the tool modules the configuration asks for, prompts."""
+"""Build the MCP server: the services (one, or a provider per call), the tools the configuration allows, prompts."""
 
 from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
 from mcp.server import MCPServer
 
 from commerce_mcp import __version__
+from commerce_mcp.config import Settings
 from commerce_mcp.services import Services
+
+if TYPE_CHECKING:
+    from commerce_mcp.tools.registry import ServicesProvider, ToolSpec
 
 INSTRUCTIONS = """\
 commerce-mcp runs a seller's TikTok Shop and Amazon Multi-Channel Fulfillment (MCF) operations.
@@ -35,29 +40,58 @@ def configure_logging(level: str) -> None:
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
 
 
-def build_server(services: Services | None = None) -> MCPServer[Services]:
-    """Create the server for ``services`` (default: from the environment)."""
-    services = services or Services.from_env()
+def build_server(
+    services: Services | None = None,
+    *,
+    provider: ServicesProvider | None = None,
+    settings: Settings | None = None,
+    visible: Callable[[ToolSpec], bool] | None = None,
+) -> MCPServer[Services]:
+    """Create the server for ``services`` (default: from the environment).
 
-    @asynccontextmanager
-    async def lifespan(_: MCPServer[Services]) -> AsyncIterator[Services]:
-        try:
-            yield services
-        finally:
-            await services.aclose()
-
+    Hosted mode passes ``provider`` instead: it is asked for the services of each call (one tenant's),
+    and ``settings`` (required then) decide the toolsets, writes and the confirmation secret shared
+    by every tenant. ``visible`` may hide tools per request (see ``tools.registry``). With a provider
+    the server owns no services: whoever supplies them closes them.
+    """
     from commerce_mcp.tools._arguments import CommerceServer
+    from commerce_mcp.tools.confirmation import ConfirmationBook
+    from commerce_mcp.tools.prompts import register_prompts
+    from commerce_mcp.tools.registry import all_tools, enabled, register_tools
+
+    if provider is None:
+        constant = services or Services.from_env()
+        settings = constant.settings
+        provider = lambda: constant  # noqa: E731 - the whole stdio provider
+
+        @asynccontextmanager
+        async def lifespan(_: MCPServer[Services]) -> AsyncIterator[Services]:
+            try:
+                yield constant
+            finally:
+                await constant.aclose()
+
+    elif settings is None or services is not None:
+        raise TypeError("build_server(provider=...) needs settings= and no services")
+    else:
+        lifespan = None  # type: ignore[assignment]
 
     # CommerceServer: every tool refuses unknown arguments and answers with short, bounded errors.
-    server: MCPServer[Services] = CommerceServer(
+    server = CommerceServer(
         "commerce-mcp",
         title="commerce-mcp: TikTok Shop + Amazon MCF",
         instructions=INSTRUCTIONS,
         version=__version__,
         lifespan=lifespan,
-        log_level=services.settings.commerce_mcp_log_level,
+        log_level=settings.commerce_mcp_log_level,
     )
-    from commerce_mcp.tools import register_all
-
-    register_all(server, services)
+    secret = settings.commerce_mcp_confirmation_secret
+    register_tools(
+        server,
+        enabled(all_tools(), settings),
+        provider,
+        book=ConfirmationBook.for_secret(secret.get_secret_value() if secret else None),
+        visible=visible,
+    )
+    register_prompts(server)
     return server

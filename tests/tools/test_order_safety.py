@@ -229,3 +229,25 @@ async def test_with_a_shared_secret_any_replica_confirms_and_a_token_works_once(
         again_on_a = error_text(await a.call_tool("create_mcf_order", confirmed))
     assert on_b["status"] == "created"
     assert "already used" in again_on_a
+
+
+async def test_confirming_a_fulfilment_preview_does_not_ask_amazon_for_it_again(
+    fakes: Any,
+) -> None:
+    tiktok_order = shippable_tiktok_orders(fakes)[0]
+    async with connect(fakes, services=sandbox_services(fakes)) as client:
+        preview = ok(
+            await client.call_tool("fulfill_tiktok_order_with_mcf", {"order_id": tiktok_order})
+        )
+        # A preview asked for now would fail: the confirmation must not need one.
+        fakes.amazon_faults.inject(f"{CREATE_PATH}/preview", "status", count=5, status=400)
+        created = ok(
+            await client.call_tool(
+                "fulfill_tiktok_order_with_mcf",
+                {"order_id": tiktok_order, "confirmation_token": preview["confirmation_token"]},
+            )
+        )
+    fakes.amazon_faults.clear()
+    assert preview["preview"]["fulfillable"] is True
+    assert created["status"] == "created"
+    assert not [hit for hit in fakes.amazon_faults.fired if hit[1].endswith("/preview")]

@@ -116,3 +116,22 @@ async def test_bad_sku_filter_is_refused_before_any_call(sandbox: Any) -> None:
     async with connect(sandbox) as client:
         message = error_text(await client.call_tool("get_inventory", {"seller_skus": ["A,B"]}))
     assert "pattern" in message
+
+
+async def test_the_sku_map_joins_a_tiktok_sku_to_its_fba_sku(sandbox: Any) -> None:
+    """COMMERCE_MCP_SKU_MAP decides the join, as it does for the sync and for fulfilment."""
+    tiktok_only, fba_only, plenty = (_catalog_sku(k) for k in ("unmapped", "stranded", "plenty"))
+    services = services_for(sandbox, commerce_mcp_sku_map=f"{tiktok_only}={fba_only},{plenty}=-")
+    async with connect(sandbox, services=services) as client:
+        chosen = await client.call_tool(
+            "get_inventory", {"seller_skus": [tiktok_only, plenty], "response_format": "detailed"}
+        )
+        everything = ok(await client.call_tool("get_inventory", {"limit": 100}))
+    rows = {r["seller_sku"]: r for r in ok(chosen)["skus"]}
+    assert set(rows) == {tiktok_only, plenty} and len(ok(chosen)["skus"]) == 2
+    assert rows[tiktok_only]["tiktok"] is not None and rows[tiktok_only]["fba"] is not None
+    assert "unmapped" not in rows[tiktok_only]["flags"]
+    assert rows[plenty]["fba"] is None and rows[plenty]["flags"] == ["unmapped"]
+    assert f"{tiktok_only} (FBA SKU {fba_only})" in text_of(chosen)
+    # The FBA SKU is sold through its TikTok SKU now, so it is no longer stranded on a row of its own.
+    assert fba_only not in {r["seller_sku"] for r in everything["skus"]}

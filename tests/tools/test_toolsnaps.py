@@ -1,7 +1,9 @@
-"""A checked-in snapshot of tools/list, so every change to a tool's contract is deliberate.
+"""A checked-in snapshot of every tool's contract, so every change to one is deliberate.
 
-Regenerate after an intended change with ``UPDATE_TOOLSNAPS=1 pytest tests/tools/test_toolsnaps.py``
-and review the diff like any API change.
+One file per tool (``toolsnaps/<tool>.json``, as github-mcp-server keeps them), so a diff names the tool:
+what tools/list publishes for it, plus the toolset the registry puts it in. Regenerate after an intended
+change with ``UPDATE_TOOLSNAPS=1 pytest tests/tools/test_toolsnaps.py`` and review the diff like any API
+change.
 """
 
 from __future__ import annotations
@@ -14,9 +16,11 @@ from typing import Any
 import pytest
 from tests.tools.conftest import connect
 
+from commerce_mcp.tools.registry import all_tools
+
 pytestmark = pytest.mark.anyio
 
-SNAPSHOT = Path(__file__).parent / "toolsnaps" / "tools_list.json"
+SNAPSHOTS = Path(__file__).parent / "toolsnaps"
 #: Parameters still lacking a description, owned by other modules; remove entries as they are fixed.
 UNDESCRIBED_KNOWN: set[tuple[str, str]] = set()
 
@@ -24,6 +28,7 @@ UNDESCRIBED_KNOWN: set[tuple[str, str]] = set()
 async def _tools_list(sandbox: Any) -> list[dict[str, Any]]:
     async with connect(sandbox) as client:
         tools = (await client.list_tools()).tools
+    toolsets = {spec.name: spec.toolset for spec in all_tools()}
     snapshot = []
     for tool in sorted(tools, key=lambda t: t.name):
         wire = tool.model_dump(mode="json", by_alias=True, exclude_none=True)
@@ -40,31 +45,37 @@ async def _tools_list(sandbox: Any) -> list[dict[str, Any]]:
                 )
                 if key in wire
             }
+            | {"toolset": toolsets.get(tool.name)}
         )
     return snapshot
 
 
-async def test_tools_list_matches_the_snapshot(sandbox: Any) -> None:
-    current = await _tools_list(sandbox)
-    rendered = json.dumps(current, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-    if os.environ.get("UPDATE_TOOLSNAPS") == "1" or not SNAPSHOT.exists():
-        SNAPSHOT.parent.mkdir(parents=True, exist_ok=True)
-        SNAPSHOT.write_text(rendered, encoding="utf-8")
+def _render(tool: dict[str, Any]) -> str:
+    return json.dumps(tool, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+async def test_every_tool_matches_its_snapshot(sandbox: Any) -> None:
+    current = {tool["name"]: tool for tool in await _tools_list(sandbox)}
+    stored = {path.stem: path for path in SNAPSHOTS.glob("*.json")}
+    if os.environ.get("UPDATE_TOOLSNAPS") == "1" or not stored:
+        SNAPSHOTS.mkdir(parents=True, exist_ok=True)
+        for name, tool in current.items():
+            (SNAPSHOTS / f"{name}.json").write_text(_render(tool), encoding="utf-8")
+        for name in set(stored) - set(current):
+            stored[name].unlink()
         if os.environ.get("UPDATE_TOOLSNAPS") != "1":
-            pytest.fail(f"no snapshot existed; wrote {SNAPSHOT}. Review and commit it.")
-    expected = json.loads(SNAPSHOT.read_text(encoding="utf-8"))
+            pytest.fail(f"no snapshots existed; wrote {SNAPSHOTS}. Review and commit them.")
+        return
     changed = sorted(
-        {t["name"] for t in current} ^ {t["name"] for t in expected}
-        | {
-            new["name"]
-            for new in current
-            for old in expected
-            if new["name"] == old["name"] and new != old
-        }
+        name
+        for name in set(current) | set(stored)
+        if name not in current
+        or name not in stored
+        or json.loads(stored[name].read_text(encoding="utf-8")) != current[name]
     )
     assert not changed, (
         f"tool contract changed for {changed}; if intended, rerun with UPDATE_TOOLSNAPS=1"
-        " and commit tests/tools/toolsnaps/tools_list.json"
+        " and commit tests/tools/toolsnaps/"
     )
 
 

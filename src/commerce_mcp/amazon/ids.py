@@ -8,7 +8,10 @@ answered with FORBIDDEN upstream.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
+from collections.abc import Mapping
+from typing import Any
 
 MAX_ORDER_ID_LENGTH = 40
 ORDER_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
@@ -45,3 +48,13 @@ def deterministic_order_id(prefix: str, source_id: str) -> str:
     cleaned = _UNSAFE.sub("-", raw).strip("-") or "order"
     room = MAX_ORDER_ID_LENGTH - _DIGEST_LENGTH - 1
     return f"{cleaned[:room].rstrip('-')}-{digest}"
+
+
+def derive_order_id(payload: Mapping[str, Any]) -> str:
+    """A stable id for a direct create's payload, so the same request never creates two orders.
+
+    The intent ledger keys on this id (and hashes the same canonical payload), so the derivation lives
+    with the other order-id rules rather than in a tool.
+    """
+    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
+    return deterministic_order_id("cmcp", hashlib.sha256(canonical.encode()).hexdigest()[:20])

@@ -9,21 +9,22 @@ ambiguous failures by reading the order back before any re-send.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Literal
 
 from pydantic import ValidationError
 
+from commerce_mcp.amazon import requests as amazon_requests
 from commerce_mcp.amazon.ids import deterministic_order_id
 from commerce_mcp.amazon.models import (
     Address,
     CreateFulfillmentOrderRequest,
     FulfillmentPreview,
     FulfillmentPreviewRequest,
-    OrderItem,
-    PreviewItem,
 )
+from commerce_mcp.amazon.requests import RequestLine
 from commerce_mcp.crosschannel.links import LinkStore, OrderLink
 from commerce_mcp.crosschannel.skumap import SkuMap
 from commerce_mcp.errors import Conflict, InvalidRequest, NotFound
@@ -168,48 +169,43 @@ def _first_error(exc: Exception) -> str:
     return str(exc)
 
 
+def _request_lines(plan: FulfillmentPlan, item_id: Callable[[int], str]) -> list[RequestLine]:
+    return [
+        RequestLine(line.amazon_sku, line.quantity, item_id(n))
+        for n, line in enumerate(plan.lines, start=1)
+    ]
+
+
 def preview_request(plan: FulfillmentPlan, speed: str) -> FulfillmentPreviewRequest:
+    """The Amazon preview of the planned lines at ``speed``."""
     assert plan.address is not None
-    return FulfillmentPreviewRequest(
-        address=plan.address,
-        items=[
-            PreviewItem(
-                seller_sku=line.amazon_sku,
-                seller_fulfillment_order_item_id=f"l{n}",
-                quantity=line.quantity,
-            )
-            for n, line in enumerate(plan.lines, start=1)
-        ],
-        shipping_speed_categories=[speed],
+    return amazon_requests.preview_request(
+        plan.address, _request_lines(plan, lambda n: f"l{n}"), [speed]
     )
 
 
-def create_request(plan: FulfillmentPlan, speed: str) -> CreateFulfillmentOrderRequest:
+def create_request(plan: FulfillmentPlan, speed: str, now: float) -> CreateFulfillmentOrderRequest:
+    """The MCF order for the plan; it shows the TikTok order's id and date (``now`` if it has none)."""
     assert plan.address is not None
     order = plan.order
-    created = datetime.fromtimestamp(order.create_time or 0, UTC) if order.create_time else None
-    return CreateFulfillmentOrderRequest(
-        seller_fulfillment_order_id=plan.mcf_order_id,
+    return amazon_requests.create_request(
+        order_id=plan.mcf_order_id,
+        address=plan.address,
+        # The item ids are part of the payload the intent ledger hashes: this scheme must not change.
+        lines=_request_lines(plan, lambda n: f"{plan.mcf_order_id}-{n}"[:50]),
+        speed=speed,
         displayable_order_id=order.id[:40],
-        displayable_order_date=created or datetime.now(UTC),
-        displayable_order_comment=f"Thank you for your TikTok Shop order {order.id}!",
-        shipping_speed_category=speed,
-        destination_address=plan.address,
-        items=[
-            OrderItem(
-                seller_sku=line.amazon_sku,
-                seller_fulfillment_order_item_id=f"{plan.mcf_order_id}-{n}"[:50],
-                quantity=line.quantity,
-            )
-            for n, line in enumerate(plan.lines, start=1)
-        ],
-        fulfillment_policy="FillOrKill",
+        order_date=datetime.fromtimestamp(order.create_time or now, UTC),
+        comment=f"Thank you for your TikTok Shop order {order.id}!",
     )
 
 
 @dataclass
 class FulfillResult:
-    status: Literal["preview", "created", "already_created", "not_fulfillable", "blocked"]
+    """What one step decided. ``ready``: checked and mapped, not previewed (the caller confirmed a
+    preview already); ``preview``: checked, mapped and fulfillable per Amazon's preview."""
+
+    status: Literal["ready", "preview", "created", "already_created", "not_fulfillable", "blocked"]
     plan: FulfillmentPlan
     preview: FulfillmentPreview | None = None
     reason: str | None = None
@@ -225,11 +221,15 @@ async def prepare(
     shop: Shop,
     order_id: str,
     speed: str,
+    preview: bool = True,
 ) -> FulfillResult:
-    """Fetch, check, map and preview. Nothing is created. An existing MCF order answers at once.
+    """Fetch, check, map and (``preview``) preview. Nothing is created. An existing MCF order answers
+    at once.
 
     A ``pending`` link means an earlier call (perhaps a process that died mid-create) was sending
     the order: Amazon is asked before anything else, so the answer is "it exists" when it does.
+    The checks run on every call; the Amazon preview only when asked for (a call confirming a
+    preview the person saw skips it: FillOrKill refuses an order FBA can no longer ship anyway).
     """
     link = await links.get(order_id)
     if (
@@ -249,6 +249,13 @@ async def prepare(
     plan = plan_fulfillment(order, shop, skumap)
     if plan.blocked:
         return FulfillResult(status="blocked", plan=plan, reason=plan.blocked)
+    if not preview:
+        return FulfillResult(status="ready", plan=plan)
+    return await _preview(amazon, plan, speed)
+
+
+async def _preview(amazon: AmazonMcfClient, plan: FulfillmentPlan, speed: str) -> FulfillResult:
+    """Ask Amazon whether FBA can ship the plan at ``speed``, naming what is short."""
     result = await amazon.get_fulfillment_preview(preview_request(plan, speed))
     preview = next(
         (p for p in result.fulfillment_previews if str(p.shipping_speed_category) == speed),
@@ -293,14 +300,20 @@ async def execute(
     links: LinkStore,
     plan: FulfillmentPlan,
     speed: str,
+    now: float,
 ) -> FulfillResult:
-    """Create the MCF order once: link first (pending), then create, then mark the link created."""
-    request = create_request(plan, speed)
+    """Create the MCF order once: link first (pending), then create, then mark the link created.
+
+    ``now`` (epoch seconds, from the services' clock) stamps the link and dates an order TikTok gave
+    no creation time.
+    """
+    request = create_request(plan, speed, now)
     link = OrderLink(
         tiktok_order_id=plan.order.id,
         shop_id=plan.shop.id,
         mcf_order_id=plan.mcf_order_id,
         shipping_speed=speed,
+        created_at=datetime.fromtimestamp(now, UTC).isoformat(),
         line_items={i: line.amazon_sku for line in plan.lines for i in line.line_item_ids},
     )
     existing = await links.claim(link)

@@ -42,7 +42,8 @@ class OrderLink(BaseModel):
     mcf_order_id: str
     status: LinkStatus = "pending"
     shipping_speed: str
-    created_at: str = Field(default_factory=lambda: datetime.now(UTC).isoformat())
+    #: When the link was written (ISO 8601, from the services' clock; fulfil always sets it).
+    created_at: str = ""
     #: TikTok line item id -> Amazon seller SKU (what each line ships as).
     line_items: dict[str, str] = Field(default_factory=dict)
     #: Amazon package number (as text) -> what was pushed to TikTok.
@@ -114,13 +115,42 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def as_dict(link: OrderLink | None) -> dict[str, Any] | None:
-    return link.model_dump(mode="json") if link else None
+class PackageSummary(BaseModel):
+    """One Amazon package of a linked MCF order."""
+
+    package_number: int
+    carrier: str | None = None
+    tracking: str | None = None
+
+
+class FulfillmentSummary(BaseModel):
+    """The MCF side of a linked TikTok order, as stored and (when Amazon answered) as it is now."""
+
+    mcf_order_id: str
+    link_status: LinkStatus
+    shipping_speed: str
+    tracking_pushed_to_tiktok: list[str] = Field(default_factory=list)
+    #: Why Amazon could not be asked; the stored part above is still true.
+    mcf_error: str | None = None
+    mcf_status: str | None = None
+    #: None when Amazon was not asked (or failed), [] when it has no packages yet.
+    packages: list[PackageSummary] | None = None
+
+    def as_view(self) -> dict[str, Any]:
+        """Plain data for a tool result: the fields Amazon did not answer are left out, not null."""
+        view = self.model_dump(mode="json", exclude={"mcf_error", "mcf_status", "packages"})
+        if self.mcf_error is not None:
+            view["mcf_error"] = self.mcf_error
+        if self.mcf_status is not None:
+            view["mcf_status"] = self.mcf_status
+        if self.packages is not None:
+            view["packages"] = [p.model_dump(mode="json") for p in self.packages]
+        return view
 
 
 async def fulfillment_summary(
     links: LinkStore, amazon: AmazonMcfClient | None, tiktok_order_id: str
-) -> dict[str, Any] | None:
+) -> FulfillmentSummary | None:
     """The MCF side of a linked TikTok order: its MCF order, status, packages and what was synced.
 
     Amazon being unreachable does not hide the link: the stored part is returned with the error.
@@ -128,26 +158,24 @@ async def fulfillment_summary(
     link = await links.get(tiktok_order_id)
     if link is None:
         return None
-    summary: dict[str, Any] = {
-        "mcf_order_id": link.mcf_order_id,
-        "link_status": link.status,
-        "shipping_speed": link.shipping_speed,
-        "tracking_pushed_to_tiktok": [m.tracking_number for m in link.marked.values()],
-    }
+    summary = FulfillmentSummary(
+        mcf_order_id=link.mcf_order_id,
+        link_status=link.status,
+        shipping_speed=link.shipping_speed,
+        tracking_pushed_to_tiktok=[m.tracking_number for m in link.marked.values()],
+    )
     if amazon is None:
         return summary
     try:
         detail = await amazon.get_fulfillment_order(link.mcf_order_id)
     except CommerceError as exc:
-        summary["mcf_error"] = exc.describe()
+        summary.mcf_error = exc.describe()
         return summary
-    summary["mcf_status"] = detail.fulfillment_order.fulfillment_order_status
-    summary["packages"] = [
-        {
-            "package_number": p.package_number,
-            "carrier": p.carrier_code,
-            "tracking": p.tracking_number,
-        }
+    summary.mcf_status = detail.fulfillment_order.fulfillment_order_status
+    summary.packages = [
+        PackageSummary(
+            package_number=p.package_number, carrier=p.carrier_code, tracking=p.tracking_number
+        )
         for p in detail.packages
     ]
     return summary

@@ -56,13 +56,6 @@ class SkuMap:
             return self.exceptions[tiktok_sku]
         return tiktok_sku
 
-    def to_tiktok(self, amazon_sku: str) -> str:
-        """The TikTok SKU an Amazon SKU stands for (inverse of the exceptions, identity otherwise)."""
-        for tiktok, amazon in self.exceptions.items():
-            if amazon == amazon_sku:
-                return tiktok
-        return amazon_sku
-
 
 def _amazon_value(raw: object) -> str | None:
     value = str(raw).strip() if raw is not None else ""

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from commerce_mcp.crosschannel.carriers import CarrierMap
 from commerce_mcp.crosschannel.links import LinkStore, MarkedPackage, OrderLink, now_iso
 from commerce_mcp.errors import AlreadyShipped, CommerceError
+from commerce_mcp.tiktok.shipping import shipping_providers
 
 if TYPE_CHECKING:
     from commerce_mcp.amazon.client import AmazonMcfClient
@@ -66,21 +67,8 @@ def assign_line_items(
 
 
 async def _providers(tiktok: TikTokShopClient, shop: Shop, order: Order) -> list[Any]:
-    """The order's delivery-option carriers first, then every carrier of its warehouse.
-
-    Amazon picks the carrier, not the seller, so it is often not one of the order's own delivery
-    option; any carrier the shop can ship with from that warehouse is accepted for seller shipping.
-    """
-    found: dict[str, Any] = {}
-    if order.delivery_option_id:
-        for p in await tiktok.get_shipping_providers(shop, order.delivery_option_id):
-            found.setdefault(p.id, p)
-    if order.warehouse_id:
-        for option in await tiktok.get_delivery_options(shop, order.warehouse_id):
-            if option.id != order.delivery_option_id:
-                for p in await tiktok.get_shipping_providers(shop, option.id):
-                    found.setdefault(p.id, p)
-    return list(found.values())
+    """Every carrier the shop ships this order with: Amazon, not the seller, picked the carrier."""
+    return await shipping_providers(tiktok, shop, order, whole_warehouse=True)
 
 
 async def sync_tracking(

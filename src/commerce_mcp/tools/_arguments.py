@@ -11,6 +11,9 @@ for every tool registered on it:
 * a refusal names the argument, says what was wrong and what is allowed, quotes at most a short prefix of
   the bad value, suggests the intended name for an unknown one, and ends with what to do next;
 * every error text a tool call returns is bounded (``_common.MAX_ERROR_CHARS``).
+
+It also carries the registry's per-request visibility check (``tool_visible``): a tool it hides is
+neither listed nor callable, exactly as if it were not registered.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
 from mcp.server.mcpserver.tools import Tool
 from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase
 from mcp.types import CallToolResult, Icon, InputRequiredResult, ToolAnnotations
+from mcp.types import Tool as MCPTool
 from pydantic import ConfigDict, ValidationError
 from pydantic_core import ErrorDetails
 
@@ -93,8 +97,19 @@ def explain_invalid_arguments(
     return cap_error_text(text)
 
 
+def _always(name: str) -> bool:
+    return True
+
+
 class CommerceServer(MCPServer[Services]):
     """The MCP server with this project's argument rules applied to every tool (see module docstring)."""
+
+    #: Whether the request being handled may see the tool with this name (set by the registry).
+    tool_visible: Callable[[str], bool] = staticmethod(_always)
+
+    async def list_tools(self) -> list[MCPTool]:
+        """The registered tools this request may see."""
+        return [tool for tool in await super().list_tools() if self.tool_visible(tool.name)]
 
     def add_tool(
         self,
@@ -129,6 +144,9 @@ class CommerceServer(MCPServer[Services]):
         context: Context[Services, Any] | None = None,
     ) -> CallToolResult | InputRequiredResult:
         """Call a tool; a refusal or failure comes back short and actionable, never over the cap."""
+        if not self.tool_visible(name):
+            # Worded as the SDK words a tool it does not have: a hidden tool does not exist here.
+            raise ToolError(cap_error_text(f"Unknown tool: {name}"))
         try:
             return await super().call_tool(name, arguments, context)
         except UnexpectedToolError as exc:

@@ -1,13 +1,18 @@
-"""Shared plumbing for every tool: result shaping, error translation, deadlines, sandbox labelling."""
+"""Shared plumbing for every tool: the reply type, result shaping, error translation, deadlines.
+
+A tool function returns a :class:`Reply`: its typed result plus the compact text the model reads. The
+registry (``tools.registry``) turns that into the MCP result with :func:`respond`, inside
+:func:`run_bounded`, which applies the deadline and turns every failure into a short tool error.
+"""
 
 from __future__ import annotations
 
 import functools
 import inspect
-import json
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any, ParamSpec
+from dataclasses import dataclass
+from typing import Generic, ParamSpec, TypeVar
 
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
@@ -29,19 +34,9 @@ MAX_ERROR_CHARS = 1_000
 _TOOL_ERROR_BODY_CHARS = MAX_ERROR_CHARS - 100
 
 P = ParamSpec("P")
+T = TypeVar("T")
 
 READ = ToolAnnotations(read_only_hint=True, open_world_hint=True)
-READ_LOCAL = ToolAnnotations(read_only_hint=True, open_world_hint=False)
-
-
-def write_annotations(*, idempotent: bool, destructive: bool = True) -> ToolAnnotations:
-    """Annotations for a tool that changes something on a platform."""
-    return ToolAnnotations(
-        read_only_hint=False,
-        destructive_hint=destructive,
-        idempotent_hint=idempotent,
-        open_world_hint=True,
-    )
 
 
 class ToolInput(BaseModel):
@@ -62,6 +57,17 @@ class ToolResult(BaseModel):
     )
 
 
+R = TypeVar("R", bound=ToolResult)
+
+
+@dataclass(frozen=True)
+class Reply(Generic[R]):
+    """What a tool function answers: the typed result and the compact text the model reads."""
+
+    result: R
+    text: str
+
+
 def respond(services: Services, result: ToolResult, text: str) -> CallToolResult:
     """Compact text for the model, the full typed result as structured content."""
     result.sandbox = services.settings.sandbox
@@ -79,11 +85,6 @@ def respond(services: Services, result: ToolResult, text: str) -> CallToolResult
     )
 
 
-def compact_json(value: Any) -> str:
-    """JSON without whitespace, for the rare text that is best left as data."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
-
-
 def cap_error_text(text: str, max_chars: int = MAX_ERROR_CHARS) -> str:
     """Bound an error message, keeping its start (what failed) and its end (what to do next)."""
     if len(text) <= max_chars:
@@ -94,40 +95,46 @@ def cap_error_text(text: str, max_chars: int = MAX_ERROR_CHARS) -> str:
     return text[:head] + marker + text[len(text) - tail :]
 
 
-def tool_boundary(
-    services: Services,
-) -> Callable[[Callable[P, Awaitable[CallToolResult]]], Callable[P, Awaitable[CallToolResult]]]:
-    """Run a tool inside its deadline and turn every failure into an actionable tool error.
+async def run_bounded(services: Services, name: str, call: Callable[[], Awaitable[T]]) -> T:
+    """Run one tool call inside its deadline and turn every failure into an actionable tool error.
 
     Platform and validation failures already carry a message written for the reader; anything else is a
     bug, logged with its traceback to stderr and reported without internals.
     """
+    try:
+        async with deadline_scope(services.clock, services.settings.commerce_mcp_deadline_seconds):
+            return await call()
+    except ToolError:
+        raise
+    except CommerceError as exc:
+        raise tool_error(services, exc) from exc
+    except Exception as exc:
+        log.exception("unexpected failure in tool %s", name)
+        raise ToolError(
+            f"{name} failed unexpectedly ({type(exc).__name__}). This is a bug in"
+            " commerce-mcp, not in your request; the details are in the server log (stderr)."
+            " Try again, or use another tool to get the same information."
+        ) from exc
+
+
+def tool_error(services: Services | None, exc: CommerceError) -> ToolError:
+    """A CommerceError as the short tool error the model reads (``services`` None: mode unknown)."""
+    prefix = "[sandbox] " if services is not None and services.settings.sandbox else ""
+    # describe() may quote platform text of any length; the hint at its end survives.
+    return ToolError(cap_error_text(prefix + exc.describe(), _TOOL_ERROR_BODY_CHARS))
+
+
+def tool_boundary(
+    services: Services,
+) -> Callable[[Callable[P, Awaitable[CallToolResult]]], Callable[P, Awaitable[CallToolResult]]]:
+    """Decorate a hand-written tool with :func:`run_bounded` (registry tools get it automatically)."""
 
     def decorate(
         fn: Callable[P, Awaitable[CallToolResult]],
     ) -> Callable[P, Awaitable[CallToolResult]]:
         @functools.wraps(fn)
         async def wrapper(*args: P.args, **kwargs: P.kwargs) -> CallToolResult:
-            try:
-                async with deadline_scope(
-                    services.clock, services.settings.commerce_mcp_deadline_seconds
-                ):
-                    return await fn(*args, **kwargs)
-            except ToolError:
-                raise
-            except CommerceError as exc:
-                prefix = "[sandbox] " if services.settings.sandbox else ""
-                # describe() may quote platform text of any length; the hint at its end survives.
-                raise ToolError(
-                    cap_error_text(prefix + exc.describe(), _TOOL_ERROR_BODY_CHARS)
-                ) from exc
-            except Exception as exc:
-                log.exception("unexpected failure in tool %s", fn.__name__)
-                raise ToolError(
-                    f"{fn.__name__} failed unexpectedly ({type(exc).__name__}). This is a bug in"
-                    " commerce-mcp, not in your request; the details are in the server log (stderr)."
-                    " Try again, or use another tool to get the same information."
-                ) from exc
+            return await run_bounded(services, fn.__name__, lambda: fn(*args, **kwargs))
 
         # Tool descriptions come from docstrings; dedent them so the model reads clean text.
         wrapper.__doc__ = inspect.cleandoc(fn.__doc__ or "")

@@ -11,7 +11,10 @@ the secret it was signed with by a short fingerprint, so a token from a restarte
 is refused as such, rather than as "does not match these arguments".
 
 Where the client declared the elicitation capability, each write tool's resolver asks the person
-directly instead (``Approval``); the token path remains for clients that cannot ask.
+directly instead (``Approval``, see :func:`ask`); the token path remains for clients that cannot ask.
+
+:class:`WriteGate` is the one place the sequence lives: preview (and a token) -> confirmation by token
+or by the person's answer -> decline, or execute. Every write tool hands it its three steps.
 """
 
 from __future__ import annotations
@@ -21,13 +24,16 @@ import hmac
 import json
 import secrets
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
-from mcp.server.mcpserver import Context
+from mcp.server.mcpserver import Context, Elicit
 from pydantic import BaseModel, Field
 
 from commerce_mcp.errors import InvalidRequest
+from commerce_mcp.services import Services
 from commerce_mcp.store.base import StateStore
+
+R = TypeVar("R")
 
 TOKEN_TTL_SECONDS = 300.0
 #: Where redeemed tokens are claimed (keyed by their MAC; pruned once expired).
@@ -51,35 +57,40 @@ NOT_ASKED = NotAsked(approve=False)
 class ConfirmationBook:
     """Issues and redeems confirmation tokens bound to (tool, exact arguments).
 
-    ``wall`` is read on every use (the sandbox swaps in simulated time after start-up); ``store``
-    gives the state store where single use is recorded.
+    The book holds only the signing secret: the time and the state store where single use is recorded
+    come with each call, from the services of the session making it (the sandbox swaps in simulated
+    time after start-up; hosted mode has one store per tenant).
     """
 
-    def __init__(
-        self,
-        wall: Callable[[], float],
-        store: Callable[[], Awaitable[StateStore]],
-        *,
-        secret: bytes | None = None,
-        ttl: float = TOKEN_TTL_SECONDS,
-    ) -> None:
-        self._wall = wall
-        self._store = store
+    def __init__(self, *, secret: bytes | None = None, ttl: float = TOKEN_TTL_SECONDS) -> None:
         self.ttl = ttl
         self._secret = secret or secrets.token_bytes(32)
         # Not secret: it only tells "signed by another key" apart from "signed for other arguments".
         self._instance = hashlib.sha256(b"commerce-mcp/confirm/" + self._secret).hexdigest()[:8]
         self._claims = 0
 
-    def issue(self, tool: str, arguments: Mapping[str, Any]) -> str:
+    @classmethod
+    def for_secret(cls, secret: str | None) -> ConfirmationBook:
+        """A book signing with ``secret`` (COMMERCE_MCP_CONFIRMATION_SECRET), or a random one."""
+        return cls(secret=secret.encode() if secret else None)
+
+    def issue(self, tool: str, arguments: Mapping[str, Any], *, now: float) -> str:
         """A token confirming ``tool`` with exactly ``arguments`` (the token argument excluded)."""
-        expires = int(self._wall() + self.ttl)
+        expires = int(now + self.ttl)
         # A nonce makes every token distinct, so single use holds even for two previews in a second.
         nonce = secrets.token_hex(4)
         mac = self._mac(tool, arguments, expires, nonce)
         return f"cf-{expires}-{nonce}-{self._instance}-{mac}"
 
-    async def redeem(self, tool: str, arguments: Mapping[str, Any], token: str) -> None:
+    async def redeem(
+        self,
+        tool: str,
+        arguments: Mapping[str, Any],
+        token: str,
+        *,
+        now: float,
+        store: StateStore,
+    ) -> None:
         """Accept the token once, or raise an error that says how to get a valid one."""
         again = f"call {tool} again without confirmation_token to get a fresh preview and token"
         parts = token.split("-")
@@ -99,10 +110,8 @@ class ConfirmationBook:
                 " previewed request)",
                 hint=again,
             )
-        now = self._wall()
         if now > expires:
             raise InvalidRequest("confirmation_token has expired", hint=again)
-        store = await self._store()
         if await store.put_if_absent(USED_NAMESPACE, mac, {"expires": expires}) is not None:
             raise InvalidRequest("confirmation_token was already used", hint=again)
         self._claims += 1
@@ -137,3 +146,63 @@ def client_can_elicit(ctx: Context[Any, Any]) -> bool:
     except (AttributeError, LookupError, ValueError):
         return False
     return bool(capabilities is not None and capabilities.elicitation is not None)
+
+
+def ask(ctx: Context[Any, Any], question: str) -> Approval | Elicit[Approval]:
+    """The body of every write tool's resolver: ask ``question`` when the client can be asked."""
+    return Elicit(question, Approval) if client_can_elicit(ctx) else NOT_ASKED
+
+
+class WriteGate:
+    """The one preview -> confirm -> execute sequence, bound to one tool and one session's services.
+
+    ``run`` takes the tool's three steps. ``preview(issue)`` answers a first call; it calls ``issue()``
+    for a token only when there is something to confirm (an order that already exists or cannot be
+    fulfilled gets no token). A call with a token redeems it (single use, bound to ``bound``) and
+    executes; a client that can ask the person skips the token: a "no" runs ``declined``.
+    """
+
+    def __init__(self, book: ConfirmationBook, services: Services, tool: str) -> None:
+        self.book = book
+        self.services = services
+        self.tool = tool
+
+    @property
+    def ttl(self) -> int:
+        """Seconds a token stays valid (shown to the model as token_expires_in_seconds)."""
+        return int(self.book.ttl)
+
+    def issue(self, bound: Mapping[str, Any]) -> str:
+        """A token for exactly ``bound``."""
+        return self.book.issue(self.tool, bound, now=self.services.clock.wall())
+
+    @staticmethod
+    def confirming(approval: Approval, token: str | None) -> bool:
+        """True when this call confirms a preview by token (so its preview need not be redone)."""
+        return isinstance(approval, NotAsked) and token is not None
+
+    async def run(
+        self,
+        *,
+        bound: Mapping[str, Any],
+        approval: Approval,
+        token: str | None,
+        preview: Callable[[Callable[[], str]], Awaitable[R]],
+        declined: Callable[[], R],
+        execute: Callable[[], Awaitable[R]],
+    ) -> R:
+        """Preview, or confirm and execute, or report the person's "no"."""
+        if isinstance(approval, NotAsked):
+            if token is None:
+                return await preview(lambda: self.issue(bound))
+            await self.book.redeem(
+                self.tool,
+                bound,
+                token,
+                now=self.services.clock.wall(),
+                store=await self.services.store(),
+            )
+            return await execute()
+        if not approval.approve:
+            return declined()
+        return await execute()

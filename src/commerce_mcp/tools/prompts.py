@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from mcp.server import MCPServer
 
-from commerce_mcp.services import Services
 
+def register_prompts(server: MCPServer[Any]) -> None:
+    """Register the prompts (they read no state, so every session gets the same ones)."""
 
-def register(server: MCPServer[Services], services: Services) -> None:
     @server.prompt(name="daily_operations_brief", title="Daily operations brief")
     def daily_operations_brief() -> str:
         """A morning summary: orders to ship, stock risks, returns, yesterday's sales."""

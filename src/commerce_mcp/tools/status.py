@@ -5,15 +5,14 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated, Literal
 
-from mcp.server import MCPServer
-from mcp.types import CallToolResult
 from pydantic import BaseModel, Field
 
 from commerce_mcp.config import TOOLSETS
 from commerce_mcp.errors import CommerceError
 from commerce_mcp.readiness import TIKTOK_TOKEN_SETTING
 from commerce_mcp.services import Services
-from commerce_mcp.tools._common import READ, ToolResult, respond, tool_boundary
+from commerce_mcp.tools._common import Reply, ToolResult
+from commerce_mcp.tools.registry import ToolSpec, read_tool
 
 #: A status check must stay snappy even when a platform is slow.
 STATUS_PROBE_SECONDS = 8.0
@@ -49,29 +48,23 @@ class ConnectionStatus(ToolResult):
     next_steps: list[str] = Field(default_factory=list)
 
 
-def register(server: MCPServer, services: Services) -> None:
-    @server.tool(
-        name="get_connection_status",
-        title="Connection status",
-        annotations=READ,
-    )
-    @tool_boundary(services)
-    async def get_connection_status(
-        check_shops: Annotated[
-            bool,
-            Field(description="Also ask TikTok Shop which shops are authorized (one API call)."),
-        ] = True,
-    ) -> Annotated[CallToolResult, ConnectionStatus]:
-        """Show which sales channels are connected and what is missing.
+async def get_connection_status(
+    services: Services,
+    check_shops: Annotated[
+        bool,
+        Field(description="Also ask TikTok Shop which shops are authorized (one API call)."),
+    ] = True,
+) -> Reply[ConnectionStatus]:
+    """Show which sales channels are connected and what is missing.
 
-        Use this first in a session, or whenever a tool says a channel is not configured. It reports, for
-        TikTok Shop and Amazon SP-API: whether credentials are complete (and the exact env vars to set if
-        not), live or sandbox mode, the seller account, marketplace and authorized shops, whether write
-        tools (shipping, inventory updates, MCF orders) are enabled, and any setting that could not be
-        parsed. Next: list_tiktok_orders, get_inventory, or the tool the user asked for.
-        """
-        status = await build_status(services, check_shops=check_shops)
-        return respond(services, status, render_status(status))
+    Use this first in a session, or whenever a tool says a channel is not configured. It reports, for
+    TikTok Shop and Amazon SP-API: whether credentials are complete (and the exact env vars to set if
+    not), live or sandbox mode, the seller account, marketplace and authorized shops, whether write
+    tools (shipping, inventory updates, MCF orders) are enabled, and any setting that could not be
+    parsed. Next: list_tiktok_orders, get_inventory, or the tool the user asked for.
+    """
+    status = await build_status(services, check_shops=check_shops)
+    return Reply(status, render_status(status))
 
 
 async def build_status(services: Services, *, check_shops: bool) -> ConnectionStatus:
@@ -162,3 +155,8 @@ def render_status(status: ConnectionStatus) -> str:
         lines.append(" | ".join(parts))
     lines.extend(f"next: {step}" for step in status.next_steps)
     return "\n".join(lines)
+
+
+TOOLS: tuple[ToolSpec, ...] = (
+    read_tool(get_connection_status, title="Connection status", toolset=None),
+)

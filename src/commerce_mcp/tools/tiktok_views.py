@@ -20,6 +20,7 @@ from commerce_mcp.tiktok.models import (
     ReturnRecord,
     Shop,
 )
+from commerce_mcp.timefmt import iso_utc
 from commerce_mcp.tools._common import ToolResult
 from commerce_mcp.tools.inputs import check_date
 from commerce_mcp.tools.text import clean_text
@@ -32,9 +33,7 @@ WHEN_PATTERN = r"^(\d{1,4}d|\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2})?(Z|[+-]\d{
 
 def iso(epoch: int | None) -> str | None:
     """Epoch seconds as a compact UTC ISO time (minutes)."""
-    if not epoch:
-        return None
-    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="minutes").replace("+00:00", "Z")
+    return iso_utc(epoch)
 
 
 def to_epoch(value: str | None, now: float, name: str) -> int | None:

@@ -1,0 +1,207 @@
+"""TikTok Shop stock next to Amazon FBA stock, joined through the SKU map.
+
+One reader for every cross-channel stock question (get_inventory): TikTok available per seller SKU,
+FBA fulfillable per Amazon SKU, and the join ``SkuMap.to_amazon`` defines, the same map
+``inventory_sync`` and ``fulfill`` use. Flags mark what a person should look at, and need both channels:
+stock TikTok may sell that FBA cannot ship (``oversell_risk``), FBA stock no TikTok SKU sells
+(``stranded``), and a TikTok SKU FBA does not hold or that the map excludes (``unmapped``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from pydantic import BaseModel, Field
+
+from commerce_mcp.crosschannel.inventory_sync import MAX_PRODUCT_PAGES
+from commerce_mcp.crosschannel.skumap import SkuMap
+from commerce_mcp.resilience.paging import PageGuard
+
+if TYPE_CHECKING:
+    from commerce_mcp.amazon.client import AmazonMcfClient
+    from commerce_mcp.amazon.models import InventorySummary
+    from commerce_mcp.tiktok.client import TikTokShopClient
+    from commerce_mcp.tiktok.models import Shop
+
+#: TikTok accepts at most this many seller SKUs per product search.
+SKU_SEARCH_BATCH = 10
+
+
+# The two models below are also the get_inventory result's shape (its output schema).
+class TikTokStock(BaseModel):
+    available: int = Field(description="Available across warehouses")
+    committed: int = 0
+    warehouses: dict[str, int] = Field(
+        default_factory=dict, description="Available per TikTok warehouse id"
+    )
+
+
+class FbaStock(BaseModel):
+    fulfillable: int
+    inbound: int = 0
+    reserved: int = 0
+    unfulfillable: int = 0
+
+
+@dataclass(frozen=True)
+class StockRow:
+    """One sellable thing: a TikTok SKU with the FBA SKU it maps to, or FBA stock no TikTok SKU sells."""
+
+    seller_sku: str
+    #: The Amazon SKU the row's FBA stock is for (None: the map excludes this TikTok SKU).
+    amazon_sku: str | None
+    tiktok: TikTokStock | None
+    fba: FbaStock | None
+    flags: tuple[str, ...] = ()
+
+
+@dataclass
+class StockView:
+    """The joined rows, sorted by seller SKU, and the wanted SKUs neither channel knows."""
+
+    rows: list[StockRow] = field(default_factory=list)
+    unknown: list[str] = field(default_factory=list)
+    #: FBA SKUs named like a TikTok SKU the map excludes: their stock is not joined to that SKU.
+    excluded: list[str] = field(default_factory=list)
+
+
+def flags_for(tiktok: TikTokStock | None, fba: FbaStock | None) -> tuple[str, ...]:
+    """What deserves attention about one row, when both channels answered."""
+    flags: list[str] = []
+    if tiktok is not None and fba is not None and tiktok.available > fba.fulfillable:
+        flags.append("oversell_risk")
+    if tiktok is None and fba is not None and fba.fulfillable > 0:
+        flags.append("stranded")
+    if tiktok is not None and fba is None:
+        flags.append("unmapped")
+    return tuple(flags)
+
+
+def amazon_skus_for(seller_skus: Iterable[str], skumap: SkuMap) -> list[str]:
+    """The FBA SKUs to read for these seller SKUs: each one's mapped SKU, and the SKU itself (a
+    seller may name an Amazon SKU directly)."""
+    wanted: dict[str, None] = {}
+    for sku in seller_skus:
+        mapped = skumap.to_amazon(sku)
+        if mapped is not None:
+            wanted[mapped] = None
+        wanted[sku] = None
+    return list(wanted)
+
+
+def join(
+    tiktok: dict[str, TikTokStock] | None,
+    fba: dict[str, FbaStock] | None,
+    skumap: SkuMap,
+    wanted: Sequence[str] | None = None,
+) -> StockView:
+    """Rows for TikTok stock (by TikTok SKU) and FBA stock (by Amazon SKU); None: channel not read.
+
+    With both channels every TikTok SKU takes the FBA stock of the SKU the map gives it, FBA stock no
+    TikTok SKU maps to gets a row of its own (unless a TikTok SKU the map excludes has its name), and
+    rows carry flags. With one channel, its stock alone,
+    without flags. ``wanted`` keeps rows whose TikTok or Amazon SKU is listed.
+    """
+    both = tiktok is not None and fba is not None
+    rows: list[StockRow] = []
+    claimed: set[str] = set()
+    for sku, stock in (tiktok or {}).items():
+        amazon = skumap.to_amazon(sku) if fba is not None else sku
+        found = (fba or {}).get(amazon) if amazon is not None else None
+        if found is not None and amazon is not None:
+            claimed.add(amazon)
+        flags = flags_for(stock, found) if both else ()
+        rows.append(StockRow(sku, amazon, stock, found, flags))
+    excluded: list[str] = []
+    for sku, held in (fba or {}).items():
+        if sku in claimed:
+            continue
+        if sku in (tiktok or {}):
+            excluded.append(sku)  # one row per seller SKU: the TikTok one says "not FBA"
+            continue
+        rows.append(StockRow(sku, sku, None, held, flags_for(None, held) if both else ()))
+    view = StockView(rows=sorted(rows, key=lambda r: r.seller_sku), excluded=sorted(excluded))
+    if wanted:
+        names = set(wanted)
+        view.rows = [r for r in view.rows if r.seller_sku in names or r.amazon_sku in names]
+        known = {r.seller_sku for r in view.rows} | {r.amazon_sku for r in view.rows if r.fba}
+        view.unknown = [s for s in wanted if s not in known]
+    return view
+
+
+def fba_stock(summary: InventorySummary) -> FbaStock:
+    """One FBA inventory summary as stock numbers."""
+    details = summary.inventory_details
+    if details is None:
+        return FbaStock(fulfillable=0)
+    return FbaStock(
+        fulfillable=details.fulfillable_quantity,
+        inbound=details.inbound_quantity,
+        reserved=details.reserved_quantity.total_reserved_quantity
+        if details.reserved_quantity
+        else 0,
+        unfulfillable=details.unfulfillable_quantity.total_unfulfillable_quantity
+        if details.unfulfillable_quantity
+        else 0,
+    )
+
+
+async def read_fba(amazon: AmazonMcfClient, amazon_skus: list[str] | None) -> dict[str, FbaStock]:
+    """FBA stock per Amazon SKU: the given SKUs, or every SKU FBA holds."""
+    if amazon_skus:
+        page = await amazon.get_inventory_summaries(seller_skus=amazon_skus)
+        summaries = page.inventory_summaries
+    else:
+        summaries = [s async for s in amazon.iter_all_inventory()]
+    return {s.seller_sku: fba_stock(s) for s in summaries if s.seller_sku}
+
+
+async def read_tiktok(
+    client: TikTokShopClient, shop: Shop, seller_skus: list[str] | None
+) -> dict[str, TikTokStock]:
+    """Available stock per seller SKU: the given SKUs, or every SKU of every product."""
+    product_ids: list[str] = []
+    sku_ids: list[str] = []
+    batches: list[list[str] | None] = (
+        [
+            seller_skus[i : i + SKU_SEARCH_BATCH]
+            for i in range(0, len(seller_skus), SKU_SEARCH_BATCH)
+        ]
+        if seller_skus
+        else [None]
+    )
+    for batch in batches:
+        token: str | None = None
+        # Every product of a shop: up to MAX_PRODUCT_PAGES pages of 100; a SKU batch: a few pages.
+        guard = PageGuard(max_pages=MAX_PRODUCT_PAGES)
+        while True:
+            page = await client.search_products(
+                shop, seller_skus=batch, page_size=100, page_token=token
+            )
+            for product in page.items:
+                if batch is None:
+                    product_ids.append(product.id)
+                else:
+                    sku_ids += [s.id for s in product.skus if s.seller_sku in batch]
+            token = guard.follow(
+                page.next_page_token, platform="tiktok", operation="search_products"
+            )
+            if token is None:
+                break
+    if not product_ids and not sku_ids:
+        return {}
+    entries = await client.search_inventory(
+        shop, product_ids=product_ids or None, sku_ids=sku_ids or None
+    )
+    return {
+        sku.seller_sku: TikTokStock(
+            available=sku.total_available_quantity,
+            committed=sku.total_committed_quantity,
+            warehouses={w.warehouse_id: w.available_quantity for w in sku.warehouse_inventory},
+        )
+        for entry in entries
+        for sku in entry.skus
+        if sku.seller_sku
+    }
