@@ -314,7 +314,7 @@ async def test_inventory_update_rejects_unknown_sku_and_warehouse(sandbox: Any) 
         )
     assert "NOPE-123" in unknown
     assert "Mars" in wrong_place and "Main Warehouse" in wrong_place
-    assert "greater than or equal to 0" in negative
+    assert "greater than or equal to 1" in negative
 
 
 async def test_per_sku_errors_inside_a_success_envelope_surface_as_errors(sandbox: Any) -> None:

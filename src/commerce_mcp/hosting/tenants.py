@@ -9,6 +9,8 @@ ledger, links or confirmation claims.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 import re
 from dataclasses import dataclass, field
@@ -61,6 +63,13 @@ class TenantConfig:
         }
         if self.toolsets:
             merged["commerce_mcp_toolsets"] = self.toolsets
+        shared = base.commerce_mcp_confirmation_secret
+        if shared is not None:
+            # Replicas share the operator's secret, but each tenant signs with its own key derived
+            # from it: a token previewed by one tenant can never confirm the same call for another.
+            merged["commerce_mcp_confirmation_secret"] = hmac.new(
+                shared.get_secret_value().encode(), f"tenant:{self.name}".encode(), hashlib.sha256
+            ).hexdigest()
         return Settings(**merged)
 
 

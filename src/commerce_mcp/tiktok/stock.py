@@ -90,6 +90,24 @@ async def plan_stock_changes(
                         new=item.quantity,
                     )
                 )
+    from commerce_mcp.tiktok.client import check_stock_levels
+
+    # Every warehouse of a SKU is sent with the change: refuse now, at preview, what the
+    # confirmed call would be refused for (e.g. another warehouse of the SKU holding 0).
+    check_stock_levels(
+        [
+            SkuInventoryUpdate(
+                sku_id=change.sku_id,
+                inventory=[
+                    InventoryLevel(
+                        warehouse_id=wid, quantity=change.new if wid == change.warehouse_id else qty
+                    )
+                    for wid, qty in levels.get(change.sku_id, {}).items()
+                ],
+            )
+            for change in changes
+        ]
+    )
     return changes
 
 

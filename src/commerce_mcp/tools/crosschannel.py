@@ -336,6 +336,7 @@ def _plan_fields(plan: inventory_sync.InventoryPlan) -> dict[str, Any]:
         "unchanged": len(plan.rows) - len(rows),
         "unmapped": plan.unmapped,
         "not_in_fba": plan.not_in_fba,
+        "cannot_write": {r.seller_sku: r.unwritable for r in plan.changes if r.unwritable},
     }
 
 
@@ -348,6 +349,7 @@ def _plan_reply(common: dict[str, Any], token: str, ttl: int) -> Reply[Inventory
     text = "\n".join(
         [f"PLAN (nothing changed yet): {len(rows)} SKU(s) would change", *table[:200]]
         + ([f"... and {len(table) - 200} more"] if len(table) > 200 else [])
+        + [f"  CANNOT WRITE {sku}: {why}" for sku, why in list(common["cannot_write"].items())[:50]]
         + [f"To apply: call again with the same arguments and confirmation_token={token}"]
     )
     result = InventorySyncResult(

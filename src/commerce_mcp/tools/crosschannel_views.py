@@ -79,6 +79,10 @@ class InventorySyncResult(ToolResult):
     not_in_fba: list[str] = Field(default_factory=list)
     updated: list[str] = Field(default_factory=list)
     failed: dict[str, str] = Field(default_factory=dict)
+    cannot_write: dict[str, str] = Field(
+        default_factory=dict,
+        description="SKUs TikTok cannot be set to their FBA level, with why; they are not sent",
+    )
     confirmation_token: str | None = None
     token_expires_in_seconds: int | None = None
     message: str

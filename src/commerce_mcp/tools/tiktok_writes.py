@@ -31,7 +31,15 @@ class StockSet(ToolInput):
     """One new stock level."""
 
     seller_sku: Annotated[str, Field(min_length=1, max_length=60, description="Seller SKU")]
-    quantity: Annotated[int, Field(ge=0, le=99_999, description="New available quantity")]
+    quantity: Annotated[
+        int,
+        Field(
+            ge=1,
+            le=99_999,
+            description="New available quantity, 1-99,999 (TikTok cannot set 0: deactivate a"
+            " sold-out SKU in Seller Center)",
+        ),
+    ]
     warehouse: Annotated[
         str | None,
         Field(
