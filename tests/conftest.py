@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from commerce_mcp.config import load_settings
 from tests.support.reference import MISSING, SHARED, SHARED_ENV
 
 _OUR_PREFIXES = ("TIKTOK_", "AMAZON_", "COMMERCE_MCP_", "SP_API_", "LWA_", "ANTHROPIC_")
@@ -59,26 +58,15 @@ def sandbox() -> Iterator[object]:
     servers.stop()
 
 
-def sandbox_services(sandbox: object, **overrides: object) -> object:
-    """Services in sandbox mode wired to the session's fakes (a fresh store per call)."""
-    from commerce_mcp.services import Services
-
-    settings, problems = load_settings(
-        commerce_mcp_sandbox=True,
-        **sandbox.settings_overrides(),  # type: ignore[attr-defined]
-        **overrides,
-    )
-    return Services(settings=settings, problems=problems, sandbox=sandbox)  # type: ignore[arg-type]
-
-
 @pytest.fixture
 async def sandbox_client(sandbox: object) -> AsyncIterator[object]:
     """An in-memory MCP client on a sandbox server (modern protocol era)."""
     from mcp import Client
 
     from commerce_mcp.server import build_server
+    from tests.support.sandbox import sandbox_services
 
-    async with Client(build_server(sandbox_services(sandbox))) as client:  # type: ignore[arg-type]
+    async with Client(build_server(sandbox_services(sandbox))) as client:
         yield client
 
 

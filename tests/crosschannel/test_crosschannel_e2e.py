@@ -10,7 +10,7 @@ import pytest
 from mcp import Client
 
 from commerce_mcp.server import build_server
-from tests.conftest import sandbox_services
+from tests.support.sandbox import sandbox_services
 
 DAYS = 86_400.0
 _taken: set[str] = set()

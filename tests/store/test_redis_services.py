@@ -13,9 +13,9 @@ from typing import Any
 
 import anyio
 import pytest
+from tests.support.mcp import connect, ok
 from tests.support.redis_server import RedisServer, redis_server
 from tests.support.sandbox import plentiful_skus, private_sandbox, recipient, sandbox_services
-from tests.tools.conftest import connect, ok
 
 from commerce_mcp.resilience.shared_limiter import SharedRateLimiter
 from commerce_mcp.store.redis import RedisStore

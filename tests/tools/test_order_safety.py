@@ -12,6 +12,7 @@ from typing import Any
 
 import anyio
 import pytest
+from tests.support.mcp import connect, error_text, ok
 from tests.support.sandbox import (
     DAYS,
     live_env,
@@ -23,7 +24,6 @@ from tests.support.sandbox import (
     shippable_tiktok_orders,
 )
 from tests.support.stdio import StdioServer, wait_for
-from tests.tools.conftest import connect, error_text, ok
 
 CREATE_PATH = "/fba/outbound/2020-07-01/fulfillmentOrders"
 

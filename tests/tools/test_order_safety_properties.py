@@ -22,6 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from mcp import Client
 from mcp.types import CallToolResult
+from tests.support.mcp import connect, text_of
 from tests.support.sandbox import (
     live_services,
     plentiful_skus,
@@ -29,7 +30,6 @@ from tests.support.sandbox import (
     recipient,
     shippable_tiktok_orders,
 )
-from tests.tools.conftest import connect, text_of
 
 from commerce_mcp.store.ledger import IntentLedger
 from commerce_mcp.store.sqlite import SqliteStore

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 from mcp import Client
+from tests.support.mcp import error_text, ok
 from tests.support.sandbox import sandbox_services
-from tests.tools.conftest import error_text, ok
 
 from commerce_mcp.config import load_settings
 from commerce_mcp.server import build_server

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from mcp import Client
 from mcp.types import CallToolResult
-from tests.tools.conftest import connect, error_text, ok, services_for, text_of
+from tests.support.mcp import connect, error_text, ok, services_for, text_of
 
 from commerce_mcp.errors import InvalidRequest
 from commerce_mcp.server import build_server

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tests.tools.conftest import connect, error_text, ok, services_for, text_of
+from tests.support.mcp import connect, error_text, ok, services_for, text_of
 
 from commerce_mcp.sandbox.catalog import build_catalog
 from commerce_mcp.services import Services

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from tests.tools.conftest import connect, error_text, ok, services_for, text_of
+from tests.support.mcp import connect, error_text, ok, services_for, text_of
 
 from commerce_mcp.sandbox.catalog import build_catalog
 

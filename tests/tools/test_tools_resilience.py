@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from tests.tools.conftest import connect, error_text, ok, services_for
+from tests.support.mcp import connect, error_text, ok, services_for
 
 from commerce_mcp.resilience.backoff import RETRY_AFTER_CAP
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from mcp.client import ClientRequestContext
 from mcp.types import ElicitRequestParams, ElicitResult
-from tests.tools.conftest import connect, error_text, ok, services_for, text_of
+from tests.support.mcp import connect, error_text, ok, services_for, text_of
 
 from commerce_mcp.config import load_settings
 from commerce_mcp.services import Services

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.tools.conftest import connect
+from tests.support.mcp import connect
 
 from commerce_mcp.tools.registry import all_tools
 
