@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from tests.support.mcp import connect, error_text, ok, services_for, text_of
+from tests.support.sandbox import recipient
 
 from commerce_mcp.resilience.clock import SystemClock
 from commerce_mcp.sandbox.catalog import build_catalog
@@ -29,19 +30,8 @@ def _plentiful(index: int) -> str:
     return skus[-1 - index].seller_sku
 
 
-def _recipient(name: str) -> dict[str, Any]:
-    return {
-        "name": name,
-        "address_line1": "1 Test Street",
-        "city": "Austin",
-        "state_or_region": "TX",
-        "postal_code": "78701",
-        "country_code": "US",
-    }
-
-
 async def test_preview_quotes_each_speed(sandbox: Any, era: str) -> None:
-    args = {"items": [{"seller_sku": _plentiful(0), "quantity": 1}], "recipient": _recipient("P")}
+    args = {"items": [{"seller_sku": _plentiful(0), "quantity": 1}], "recipient": recipient("P")}
     async with connect(sandbox, era) as client:
         result = ok(await client.call_tool("preview_mcf_order", args))
     speeds = {p["shipping_speed"]: p for p in result["previews"]}
@@ -53,7 +43,7 @@ async def test_create_previews_confirms_and_never_duplicates(sandbox: Any, era: 
     index = 1 if era == "modern" else 2
     args = {
         "items": [{"seller_sku": _plentiful(index), "quantity": 1}],
-        "recipient": _recipient(f"Buyer {era}"),
+        "recipient": recipient(f"Buyer {era}"),
         "displayable_order_id": f"TT-TEST-{era}",
     }
     before = set(sandbox.amazon.order_ids())
@@ -88,7 +78,7 @@ async def test_create_previews_confirms_and_never_duplicates(sandbox: Any, era: 
 
 
 async def test_cancel_and_tracking(sandbox: Any) -> None:
-    base = {"recipient": _recipient("Track Me")}
+    base = {"recipient": recipient("Track Me")}
     async with connect(sandbox) as client:
         ship = {**base, "items": [{"seller_sku": _plentiful(3), "quantity": 1}]}
         token = ok(await client.call_tool("create_mcf_order", ship))["confirmation_token"]
