@@ -76,12 +76,19 @@ class NotConfigured(CommerceError):
 
     kind = "not_configured"
 
-    def __init__(self, channel: str, missing: list[str], *, hint: str | None = None) -> None:
+    def __init__(
+        self,
+        channel: str,
+        missing: list[str],
+        *,
+        hint: str | None = None,
+        message: str | None = None,
+    ) -> None:
         self.channel = channel
         self.missing = list(missing)
         names = ", ".join(missing)
         super().__init__(
-            f"{channel} is not configured: missing {names}",
+            message or f"{channel} is not configured: missing {names}",
             hint=hint
             or f"set {names} in the environment or .env (or run with --sandbox to try fake data)",
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from mcp import Client
 from tests.support.mcp import connect, error_text, ok, services_for, text_of
 
 from commerce_mcp.sandbox.catalog import build_catalog
@@ -100,7 +101,7 @@ async def test_works_with_only_tiktok_configured(sandbox: Any) -> None:
             await client.call_tool("get_inventory", {"channel": "amazon", "limit": 5})
         )
     assert result["channels"] == ["tiktok"]
-    assert any("Amazon not configured" in n for n in result["notes"])
+    assert any("Amazon is not configured (missing AMAZON_SELLER_ID)" in n for n in result["notes"])
     assert all(row["flags"] == [] for row in result["skus"])
     assert "AMAZON_SELLER_ID" in amazon_only
 
@@ -135,3 +136,21 @@ async def test_the_sku_map_joins_a_tiktok_sku_to_its_fba_sku(sandbox: Any) -> No
     assert f"{tiktok_only} (FBA SKU {fba_only})" in text_of(chosen)
     # The FBA SKU is sold through its TikTok SKU now, so it is no longer stranded on a row of its own.
     assert fba_only not in {r["seller_sku"] for r in everything["skus"]}
+
+
+async def test_with_nothing_configured_one_plain_sentence_names_what_to_set() -> None:
+    from commerce_mcp.config import load_settings
+    from commerce_mcp.server import build_server
+    from commerce_mcp.services import Services
+
+    settings, problems = load_settings()
+    services = Services(settings=settings, problems=problems)
+    async with Client(build_server(services)) as client:
+        message = error_text(await client.call_tool("get_inventory", {}))
+    assert message == (
+        "Error executing tool get_inventory: neither TikTok Shop nor Amazon is configured, so"
+        " there is no stock to show: set TIKTOK_APP_KEY, TIKTOK_APP_SECRET, TIKTOK_ACCESS_TOKEN"
+        " (or TIKTOK_REFRESH_TOKEN), AMAZON_SP_API_CLIENT_ID, AMAZON_SP_API_CLIENT_SECRET,"
+        " AMAZON_SP_API_REFRESH_TOKEN, AMAZON_SELLER_ID. Next: set one channel's variables or"
+        " both (get_connection_status lists them), or run with --sandbox to try fake data"
+    )

@@ -98,9 +98,12 @@ async def get_inventory(
     fba = await read.fba(amazon_skus_for(wanted, skumap) if wanted else None)
     if not read.answered:
         raise NotConfigured(
-            "TikTok Shop and Amazon SP-API",
-            ["the TIKTOK_* and AMAZON_* variables"],
-            hint="; ".join(read.notes),
+            "TikTok Shop and Amazon",
+            read.missing,
+            message="neither TikTok Shop nor Amazon is configured, so there is no stock to show:"
+            f" set {', '.join(read.missing)}",
+            hint="set one channel's variables or both (get_connection_status lists them),"
+            " or run with --sandbox to try fake data",
         )
     view = join(tiktok, fba, skumap, wanted)
     notes = read.notes
@@ -141,6 +144,8 @@ class _Reading:
         self.steps = 2 if channel == "both" else 1
         self.notes: list[str] = []
         self.answered: list[str] = []
+        #: Settings still unset, for the channels that could not be read.
+        self.missing: list[str] = []
 
     async def tiktok(
         self, shop: str | None, wanted: list[str] | None, *, detailed: bool
@@ -153,7 +158,11 @@ class _Reading:
         except NotConfigured as exc:
             if self.channel == "tiktok":
                 raise
-            self.notes.append(f"TikTok Shop not configured ({exc.describe()}); FBA only, no flags")
+            self.missing += exc.missing
+            self.notes.append(
+                f"TikTok Shop is not configured (missing {', '.join(exc.missing)}):"
+                " FBA stock only, without oversell flags"
+            )
             await self.progress(1, self.steps, "TikTok stock read")
             return None, {}
         the_shop = await client.resolve_shop(shop)
@@ -174,7 +183,11 @@ class _Reading:
         except NotConfigured as exc:
             if self.channel == "amazon":
                 raise
-            self.notes.append(f"Amazon not configured ({exc.describe()}); TikTok only, no flags")
+            self.missing += exc.missing
+            self.notes.append(
+                f"Amazon is not configured (missing {', '.join(exc.missing)}):"
+                " TikTok stock only, without FBA flags"
+            )
             await self.progress(self.steps, self.steps, "FBA stock read")
             return None
         stock = await read_fba(amazon, amazon_skus)
