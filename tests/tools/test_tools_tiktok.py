@@ -436,3 +436,17 @@ async def test_write_tools_are_not_listed_when_writes_are_disabled(sandbox: Any)
         names = {t.name for t in (await client.list_tools()).tools}
     assert {"list_tiktok_orders", "get_inventory", "get_order"} <= names
     assert not names & {"update_tiktok_inventory", "ship_tiktok_order", "create_mcf_order"}
+
+
+async def test_a_product_search_says_what_was_searched_and_never_guesses(sandbox: Any) -> None:
+    async with connect(sandbox) as client:
+        nothing = text_of(
+            await client.call_tool("list_tiktok_products", {"seller_skus": ["NOPE-1"]})
+        )
+        active = text_of(
+            await client.call_tool("list_tiktok_products", {"status": "ACTIVATE", "limit": 1})
+        )
+    head = nothing.splitlines()[1]  # after the sandbox banner
+    assert head == "0 product(s) of 0 matching in Sandbox Glow Co (any status; seller SKU NOPE-1)"
+    assert "(status ACTIVATE)" in active and "more: call again with cursor=" in active
+    assert "?" not in nothing and "?" not in active.splitlines()[1]

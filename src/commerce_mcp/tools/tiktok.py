@@ -203,8 +203,26 @@ async def list_tiktok_products(
         total=page.total_count,
     )
     lines = [render_product(p, detailed) for p in result.products]
-    head = f"{len(lines)} product(s) of {page.total_count or '?'} in {the_shop.name}"
+    head = _products_head(len(lines), page.total_count, the_shop.name, status, seller_skus, since)
     return Reply(result, "\n".join([head, *lines, more(result.next_cursor)]))
+
+
+def _products_head(
+    shown: int,
+    total: int | None,
+    shop: str,
+    status: str,
+    seller_skus: list[str] | None,
+    since: int | None,
+) -> str:
+    """What was searched and how much matched, without guessing what the platform did not say."""
+    searched = [f"status {status}" if status != "ALL" else "any status"]
+    if seller_skus:
+        searched.append("seller SKU " + ", ".join(clean_text(s, 60) or "" for s in seller_skus))
+    if since is not None:
+        searched.append(f"updated since {iso(since)}")
+    matched = f" of {total} matching" if total is not None else ""
+    return f"{shown} product(s){matched} in {shop} ({'; '.join(searched)})"
 
 
 async def get_tiktok_product(
