@@ -130,3 +130,33 @@ async def test_bad_order_id_is_refused_without_a_call(sandbox: Any) -> None:
             await client.call_tool("get_mcf_order", {"seller_fulfillment_order_id": "bad id!"})
         )
     assert "pattern" in message
+
+
+async def test_tracking_says_what_happened_where_and_when_newest_first() -> None:
+    from tests.support.sandbox import DAYS, private_sandbox, sandbox_services
+
+    with private_sandbox() as fakes:
+        args = {
+            "items": [{"seller_sku": _plentiful(5), "quantity": 1}],
+            "recipient": recipient("T"),
+        }
+        async with connect(fakes, services=sandbox_services(fakes)) as client:
+            token = ok(await client.call_tool("create_mcf_order", args))["confirmation_token"]
+            order_id = ok(
+                await client.call_tool("create_mcf_order", {**args, "confirmation_token": token})
+            )["seller_fulfillment_order_id"]
+            fakes.advance(4 * DAYS)
+            order = ok(
+                await client.call_tool("get_mcf_order", {"seller_fulfillment_order_id": order_id})
+            )
+            package = order["order"]["shipments"][0]["packages"][0]
+            result = await client.call_tool(
+                "get_mcf_tracking", {"package_number": package["package_number"]}
+            )
+    text = text_of(result).splitlines()[1:]  # after the sandbox banner
+    events = [line for line in text if line.startswith("  ")]
+    times = [line.split()[0] for line in events]
+    assert package["tracking_number"] in text[0]
+    assert events and times == sorted(times, reverse=True)
+    assert not any("EVENT_" in line for line in events)
+    assert all(event["description"] for event in ok(result)["events"])

@@ -10,6 +10,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, field_validator
 
+from commerce_mcp.amazon.events import event_meaning
 from commerce_mcp.amazon.models import (
     Address,
     FulfillmentOrder,
@@ -370,7 +371,8 @@ def tracking_view(tracking: PackageTracking) -> McfTracking:
                     or None,
                     80,
                 ),
-                description=clean_text(event.event_description, 120),
+                description=clean_text(event.event_description, 120)
+                or event_meaning(event.event_code),
             )
             for event in tracking.tracking_events
         ],
@@ -378,11 +380,24 @@ def tracking_view(tracking: PackageTracking) -> McfTracking:
 
 
 def render_tracking(result: McfTracking) -> str:
-    text = [
-        f"package {result.package_number}: {result.carrier or '?'} {result.tracking_number or '-'}"
-        f" [{result.status or 'unknown'}] eta {result.estimated_arrival or '?'}"
-    ]
-    text += [f"  {e.time} {e.code} {e.where or ''}" for e in result.events[-10:]]
+    """Carrier, tracking number and link, then what happened, where and when, newest first."""
+    head = f"package {result.package_number}: {result.status or 'status unknown'}"
+    if result.carrier or result.tracking_number:
+        head += f", {result.carrier or 'carrier unknown'} {result.tracking_number or ''}".rstrip()
+    if result.estimated_arrival:
+        head += f", estimated arrival {result.estimated_arrival}"
+    text = [head]
+    if result.tracking_link:
+        text.append(f"track it: {result.tracking_link}")
+    newest = sorted(result.events, key=lambda e: e.time or "", reverse=True)
+    for event in newest[:10]:
+        what = event.description or event_meaning(event.code) or event.code or "event"
+        where = f" ({event.where})" if event.where else ""
+        text.append(f"  {event.time or 'time unknown'}  {what}{where}")
+    if len(newest) > 10:
+        text.append(f"  … {len(newest) - 10} older event(s) in the structured result")
+    if not newest:
+        text.append("  no carrier events yet")
     return "\n".join(text)
 
 
