@@ -10,7 +10,7 @@ import pytest
 from mcp import Client
 
 from commerce_mcp.server import build_server
-from tests.support.sandbox import sandbox_services
+from tests.support.sandbox import private_sandbox, sandbox_services
 
 DAYS = 86_400.0
 _taken: set[str] = set()
@@ -168,9 +168,14 @@ async def test_tracking_sync_retries_a_failed_mark_and_never_marks_twice(
 
 
 @pytest.mark.anyio
-async def test_inventory_sync_plans_then_applies_with_the_token(
-    client: Client, sandbox: Any
-) -> None:
+async def test_inventory_sync_plans_then_applies_with_the_token() -> None:
+    # Fresh fakes: another test syncing the same product first must not change what we plan.
+    with private_sandbox() as sandbox:
+        async with Client(build_server(sandbox_services(sandbox))) as client:
+            await _plan_then_apply(client, sandbox)
+
+
+async def _plan_then_apply(client: Client, sandbox: Any) -> None:
     product = next(
         p
         for p in sandbox.tiktok.shops[0].products.values()
@@ -180,8 +185,6 @@ async def test_inventory_sync_plans_then_applies_with_the_token(
     skus = [s["seller_sku"] for s in product["skus"]]
     error, plan, text = await call(client, "sync_inventory_to_tiktok", skus=skus, buffer=3)
     assert not error, text
-    if plan["status"] == "nothing_to_do":
-        pytest.skip("sandbox stock already matches for this product")
     assert plan["status"] == "plan"
     row = plan["changes"][0]
     assert row["tiktok_after"] == row["fba_fulfillable"] - 3

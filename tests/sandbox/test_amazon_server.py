@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from tests.support.reference import REFERENCE, require
 
 from commerce_mcp.sandbox import credentials
 from commerce_mcp.sandbox.amazon_server import (
@@ -21,14 +21,7 @@ from commerce_mcp.sandbox.catalog import build_catalog
 from commerce_mcp.sandbox.simclock import SimClock
 
 ORDERS = "/fba/outbound/2020-07-01/fulfillmentOrders"
-OUTBOUND_MODEL = (
-    Path(__file__).resolve().parents[2]
-    / ".."
-    / "shared"
-    / "reference"
-    / "amazon-sp-api"
-    / "fulfillmentOutbound_2020-07-01.json"
-)
+OUTBOUND_MODEL = REFERENCE / "amazon-sp-api" / "fulfillmentOutbound_2020-07-01.json"
 #: What python-amazon-sp-api 2.1.35 adds to every GET unless told not to.
 LIBRARY_MARKETPLACE_KEYS = ("MarketplaceId", "MarketplaceIds", "marketplace_ids", "marketplaceIds")
 
@@ -164,9 +157,7 @@ async def test_order_progresses_with_simulated_time(
 
 
 def test_declared_query_parameters_match_amazons_model() -> None:
-    if not OUTBOUND_MODEL.exists():
-        pytest.skip(f"Amazon's Swagger model is not available at {OUTBOUND_MODEL}")
-    model = json.loads(OUTBOUND_MODEL.read_text())
+    model = json.loads(require(OUTBOUND_MODEL).read_text())
     declared: dict[str, frozenset[str]] = {}
     for item in model["paths"].values():
         for method, operation in item.items():

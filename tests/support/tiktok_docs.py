@@ -10,11 +10,11 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 
-import pytest
+from tests.support.reference import REFERENCE as SHARED_REFERENCE
+from tests.support.reference import require
 
-REFERENCE = Path(__file__).resolve().parents[2].parent / "shared" / "reference" / "tiktok-shop"
+REFERENCE = SHARED_REFERENCE / "tiktok-shop"
 ENDPOINT_DUMPS = REFERENCE / "endpoints"
 
 #: Documented API package name -> the scope key the fake grants for it (README "Scope keys").
@@ -53,8 +53,7 @@ class DocumentedEndpoint:
 
 def require_reference() -> None:
     """Skip the calling test when the shared reference folder is not next to the project."""
-    if not ENDPOINT_DUMPS.is_dir():
-        pytest.skip(f"TikTok Shop reference docs not found at {ENDPOINT_DUMPS} (../shared absent)")
+    require(ENDPOINT_DUMPS)
 
 
 @functools.cache

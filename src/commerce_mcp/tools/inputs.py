@@ -33,7 +33,8 @@ _UNSAFE = re.compile(
 
 
 def unsafe_character(value: str) -> str | None:
-    """The first control, bidi or unpaired-surrogate character of ``value`` as ``U+XXXX``, or None."""
+    """The first control, bidi or unpaired-surrogate character of ``value`` as a code point
+    (e.g. ``U+202E``), or None when there is none."""
     match = _UNSAFE.search(value)
     if match is not None:
         return f"U+{ord(match.group()):04X}"
