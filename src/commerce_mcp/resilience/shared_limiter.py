@@ -28,7 +28,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from commerce_mcp.errors import RateLimited, StateStoreUnavailable
+from commerce_mcp.errors import StateStoreUnavailable
 from commerce_mcp.resilience.clock import Clock
 from commerce_mcp.resilience.deadline import Deadline
 from commerce_mcp.resilience.limiter import (
@@ -300,24 +300,6 @@ class SharedRateLimiter(RateLimiter):
 
         task.add_done_callback(forget)
 
-    def _wait_too_long(
-        self, account: str, operation: str, wait: float, deadline: Deadline
-    ) -> RateLimited:
-        log.debug(
-            "shared limiter: %s/%s would wait %.2fs, only %.2fs left",
-            account,
-            operation,
-            wait,
-            deadline.remaining(),
-        )
-        return RateLimited(
-            f"rate limit for {operation}: the next slot is {wait:.1f}s away, "
-            "beyond this call's deadline",
-            retry_after=wait,
-            operation=operation,
-            hint=f"try again in about {math.ceil(wait)}s, or make fewer calls at once",
-        )
-
     # The RateLimiter interface ------------------------------------------------------------------
 
     def plan(self, account: str, operation: str) -> RatePlan:
@@ -338,7 +320,7 @@ class SharedRateLimiter(RateLimiter):
             # Everyone queued here needs a token first: fail now if our turn would be too late.
             estimate = max(0.0, (local.waiting + 1.0 - local.last.tokens) / local.last.rate)
             if estimate >= deadline.remaining():
-                raise self._wait_too_long(account, operation, estimate, deadline)
+                raise self._too_long(account, operation, estimate, deadline)
         local.waiting += 1
         try:
             async with local.lock:
@@ -349,7 +331,7 @@ class SharedRateLimiter(RateLimiter):
                         return
                     # A slot exactly at the deadline is no use: no time would be left to send.
                     if state.wait >= deadline.remaining():
-                        raise self._wait_too_long(account, operation, state.wait, deadline)
+                        raise self._too_long(account, operation, state.wait, deadline)
                     await self._shared_clock.sleep(state.wait)
         finally:
             local.waiting -= 1

@@ -298,7 +298,8 @@ async def list_tiktok_orders(
         total=page.total_count,
     )
     lines = [render_order_line(o, detailed) for o in result.orders]
-    head = f"{len(lines)} order(s) of {page.total_count or '?'} in {the_shop.name}"
+    matched = f" of {page.total_count} matching" if page.total_count is not None else ""
+    head = f"{len(lines)} order(s){matched} in {the_shop.name}"
     return Reply(result, "\n".join([head, *lines, more(result.next_cursor)]))
 
 
