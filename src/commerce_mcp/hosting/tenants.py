@@ -21,6 +21,7 @@ from pydantic import SecretStr
 
 from commerce_mcp.config import Settings
 from commerce_mcp.errors import InvalidRequest, NotFound
+from commerce_mcp.resilience.clock import Clock, SystemClock
 from commerce_mcp.services import Services
 from commerce_mcp.store.base import StateStore
 from commerce_mcp.store.prefixed import PrefixedStore
@@ -162,9 +163,11 @@ class TenantDirectory:
         )
 
 
-def tenant_services(config: TenantConfig, base: Settings, store: StateStore) -> Services:
+def tenant_services(
+    config: TenantConfig, base: Settings, store: StateStore, clock: Clock | None = None
+) -> Services:
     """Services for one tenant: its settings, and its own view of the shared state store."""
-    services = Services(settings=config.settings(base))
+    services = Services(settings=config.settings(base), clock=clock or SystemClock())
     services.use_store(PrefixedStore(store, config.name))
     return services
 
@@ -180,7 +183,6 @@ async def services_of_tenant(control: Services, name: str) -> Services:
     config = await TenantDirectory(store, HostingSettings().commerce_mcp_encryption_key).require(
         name
     )
-    services = Services(settings=config.settings(control.settings), clock=control.clock)
-    services.use_store(PrefixedStore(store, name))
+    services = tenant_services(config, control.settings, store, control.clock)
     services.closing_too = control
     return services
