@@ -144,6 +144,15 @@ def test_enums_and_required_fields_are_enforced(field: str, value: object) -> No
         CreateFulfillmentOrderRequest.model_validate(order(**{field: value}))
 
 
+@pytest.mark.parametrize(("code", "why"), [("UN", "not an assigned"), ("UK", "did you mean GB")])
+def test_a_destination_country_must_be_an_assigned_code(code: str, why: str) -> None:
+    # "UN" is what the first two letters of "United States" make: it must never reach Amazon.
+    with pytest.raises(ValidationError, match=why):
+        CreateFulfillmentOrderRequest.model_validate(
+            order(destination_address={**ADDRESS, "country_code": code})
+        )
+
+
 def test_duplicate_line_ids_are_rejected() -> None:
     line = {"seller_sku": "A", "seller_fulfillment_order_item_id": "1", "quantity": 1}
     with pytest.raises(ValidationError, match="unique"):

@@ -15,9 +15,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tests.support.mcp import connect, error_text, ok, services_for, text_of
 
+from commerce_mcp.countries import ISO_COUNTRY_CODES
 from commerce_mcp.sandbox.catalog import build_catalog
 from commerce_mcp.services import Services
-from commerce_mcp.tools.inputs import EARLIEST_DATE, FUTURE_ALLOWANCE, ISO_COUNTRY_CODES
+from commerce_mcp.tools.inputs import EARLIEST_DATE, FUTURE_ALLOWANCE
 
 pytestmark = pytest.mark.anyio
 

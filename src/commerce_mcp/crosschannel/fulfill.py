@@ -26,9 +26,10 @@ from commerce_mcp.amazon.models import (
 )
 from commerce_mcp.amazon.requests import RequestLine
 from commerce_mcp.crosschannel.links import LinkStore, OrderLink
+from commerce_mcp.crosschannel.mcf_address import to_mcf_address
 from commerce_mcp.crosschannel.skumap import SkuMap
 from commerce_mcp.errors import Conflict, InvalidRequest, NotFound
-from commerce_mcp.tiktok.models import Order, RecipientAddress, Shop
+from commerce_mcp.tiktok.models import Order, Shop
 
 if TYPE_CHECKING:
     from commerce_mcp.amazon.client import AmazonMcfClient
@@ -130,35 +131,10 @@ def plan_fulfillment(order: Order, shop: Shop, skumap: SkuMap) -> FulfillmentPla
         for (amazon, tiktok), ids in grouped.items()
     ]
     try:
-        plan.address = to_mcf_address(order.recipient_address)
+        plan.address = to_mcf_address(order.recipient_address, market=shop.region)
     except (ValueError, ValidationError) as exc:
         plan.address_problem = _first_error(exc)
     return plan
-
-
-def to_mcf_address(address: RecipientAddress | None) -> Address:
-    if address is None:
-        raise ValueError("the order has no recipient address")
-    name = address.name or " ".join(x for x in (address.first_name, address.last_name) if x)
-    line1 = address.address_line1 or address.address_detail or address.full_address
-    country = (address.region_code or address.district("Country") or "").upper()[:2]
-    return Address(
-        name=(name or "").strip()[:50],
-        address_line1=(line1 or "").strip()[:180],
-        address_line2=(address.address_line2 or None) and address.address_line2[:60],
-        city=address.district("City") or address.post_town,
-        state_or_region=address.district("State") or address.district("Province"),
-        postal_code=(address.postal_code or "").strip(),
-        country_code=country,
-        phone=_phone(address.phone_number),
-    )
-
-
-def _phone(raw: str | None) -> str | None:
-    if not raw:
-        return None
-    digits = "".join(ch for ch in raw if ch.isdigit() or ch == "+")
-    return digits[:20] or None
 
 
 def _first_error(exc: Exception) -> str:

@@ -19,9 +19,10 @@ from commerce_mcp.amazon.models import (
     PackageTracking,
 )
 from commerce_mcp.amazon.requests import RequestLine
+from commerce_mcp.countries import country_problem
 from commerce_mcp.timefmt import iso_utc
 from commerce_mcp.tools._common import ToolInput, ToolResult
-from commerce_mcp.tools.inputs import country_problem, require_plain
+from commerce_mcp.tools.inputs import require_plain
 from commerce_mcp.tools.text import clean_text
 
 # Arguments -----------------------------------------------------------------------------------------
