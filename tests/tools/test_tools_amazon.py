@@ -43,7 +43,11 @@ async def test_create_previews_confirms_and_never_duplicates(sandbox: Any, era: 
     index = 1 if era == "modern" else 2
     args = {
         "items": [{"seller_sku": _plentiful(index), "quantity": 1}],
-        "recipient": recipient(f"Buyer {era}"),
+        "recipient": {
+            **recipient(f"Buyer {era}"),
+            "address_line2": "Unit 5",
+            "address_line3": "Gate 2",
+        },
         "displayable_order_id": f"TT-TEST-{era}",
     }
     before = set(sandbox.amazon.order_ids())
@@ -73,6 +77,12 @@ async def test_create_previews_confirms_and_never_duplicates(sandbox: Any, era: 
         order_id = created["seller_fulfillment_order_id"]
         got = ok(await client.call_tool("get_mcf_order", {"seller_fulfillment_order_id": order_id}))
         assert got["order"]["lines"][0]["seller_sku"] == args["items"][0]["seller_sku"]
+        at_amazon = await (await services.amazon()).get_fulfillment_order(order_id)
+        address = at_amazon.fulfillment_order.destination_address
+        assert address is not None and (address.address_line2, address.address_line3) == (
+            "Unit 5",
+            "Gate 2",
+        )
         listed = ok(await client.call_tool("list_mcf_orders", {"limit": 100}))
         assert order_id in {o["seller_fulfillment_order_id"] for o in listed["orders"]}
 

@@ -40,6 +40,7 @@ class Recipient(ToolInput):
     name: Annotated[str, Field(min_length=1, max_length=50)]
     address_line1: Annotated[str, Field(min_length=1, max_length=180)]
     address_line2: Annotated[str | None, Field(max_length=60)] = None
+    address_line3: Annotated[str | None, Field(max_length=60)] = None
     city: Annotated[str, Field(min_length=1, max_length=50)]
     state_or_region: Annotated[str, Field(min_length=1, max_length=150)]
     postal_code: Annotated[str, Field(min_length=1, max_length=20)]
@@ -52,7 +53,14 @@ class Recipient(ToolInput):
     # Every field goes to Amazon and comes back in previews and orders: refuse hidden characters here,
     # before any upstream call, rather than clean them on the way back.
     @field_validator(
-        "name", "address_line1", "address_line2", "city", "state_or_region", "postal_code", "phone"
+        "name",
+        "address_line1",
+        "address_line2",
+        "address_line3",
+        "city",
+        "state_or_region",
+        "postal_code",
+        "phone",
     )
     @classmethod
     def _plain(cls, value: str | None) -> str | None:
