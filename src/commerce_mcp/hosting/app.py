@@ -2,8 +2,9 @@
 
 Every request to ``/mcp`` is authenticated before anything else runs (an API key or an OAuth access
 token), resolved to a tenant, checked for scope, and only then handed to that tenant's MCP app. A
-read-only token gets neither a view of the write tools (they are dropped from ``tools/list``) nor a
-way to call them (403 ``insufficient_scope``). Nothing from the client's token is ever sent upstream:
+read-only token gets neither a view of the write tools (the registry's ``visible`` hook hides them
+from ``tools/list``, see ``apps.scope_allows``) nor a way to call them (403 ``insufficient_scope``
+here, before the request reaches the server). Nothing from the client's token is ever sent upstream:
 the tenant's own platform credentials are used.
 """
 
@@ -143,12 +144,10 @@ class HostedApp:
                 send, 403, "insufficient_scope", "write tools need commerce:write", WRITE_SCOPE
             )
             return
-        replay = _replay(body)
-        if not principal.can_write and "tools/list" in _methods(body):
-            send = _drop_tools(send, app.write_tools)
+        # The tenant's server asks ``apps.scope_allows`` which tools this principal may list.
         token = current_principal.set(principal)
         try:
-            await app.handle(scope, replay, send)
+            await app.handle(scope, _replay(body), send)
         finally:
             current_principal.reset(token)
 
@@ -249,48 +248,12 @@ def _messages(body: bytes) -> list[dict[str, Any]]:
     return [item for item in items if isinstance(item, dict)]
 
 
-def _methods(body: bytes) -> set[str]:
-    return {str(m.get("method")) for m in _messages(body)}
-
-
 def _tool_calls(body: bytes) -> set[str]:
     return {
         str((m.get("params") or {}).get("name"))
         for m in _messages(body)
         if m.get("method") == "tools/call" and isinstance(m.get("params"), dict)
     }
-
-
-def _drop_tools(send: Send, hidden: frozenset[str]) -> Send:
-    """Wrap ``send`` so a JSON tools/list answer leaves out ``hidden`` tools."""
-    start: Message | None = None
-    chunks: list[bytes] = []
-
-    async def filtered(message: Message) -> None:
-        nonlocal start
-        if message["type"] == "http.response.start":
-            start = message
-            return
-        if message["type"] != "http.response.body" or start is None:
-            await send(message)
-            return
-        chunks.append(message.get("body", b""))
-        if message.get("more_body"):
-            return
-        body = b"".join(chunks)
-        try:
-            answer = json.loads(body)
-            tools = answer["result"]["tools"]
-            answer["result"]["tools"] = [t for t in tools if t.get("name") not in hidden]
-            body = json.dumps(answer, separators=(",", ":")).encode()
-        except (ValueError, KeyError, TypeError):
-            pass  # not a tools/list result (an error, say): pass it through unchanged
-        headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
-        headers.append((b"content-length", str(len(body)).encode()))
-        await send({**start, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
-
-    return filtered
 
 
 async def _json(

@@ -2,6 +2,8 @@
 
 Each app is the SDK's streamable HTTP session manager (stateless, JSON responses) around a server built
 for that tenant's services. Stopping it exits the server's lifespan, which closes the tenant's clients.
+What one request may see of that server is the registry's ``visible`` hook, asked per request: a
+caller without ``commerce:write`` is shown no write tool.
 """
 
 from __future__ import annotations
@@ -17,8 +19,10 @@ from anyio.abc import TaskGroup
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.types import Receive, Scope, Send
 
+from commerce_mcp.hosting.principal import current_principal
 from commerce_mcp.server import build_server
 from commerce_mcp.services import Services
+from commerce_mcp.tools.registry import ToolSpec, all_tools, enabled
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +37,15 @@ class TenantApp:
     handle: Callable[[Scope, Receive, Send], Awaitable[None]]
     stop: anyio.Event = field(default_factory=anyio.Event)
     used: float = field(default_factory=time.monotonic)
+
+
+def scope_allows(spec: ToolSpec) -> bool:
+    """Whether the caller of the request being handled may see ``spec``: write tools need write scope.
+
+    Fails closed: outside an authenticated request (no principal) nothing is visible.
+    """
+    principal = current_principal.get()
+    return principal is not None and (principal.can_write or not spec.writes)
 
 
 class TenantApps:
@@ -74,7 +87,7 @@ class TenantApps:
         if self._group is None:
             raise RuntimeError("the HTTP app has not started")
         services = await self._build_services(tenant)
-        server = build_server(services)
+        server = build_server(services, visible=scope_allows)
         server.streamable_http_app(
             stateless_http=True,
             json_response=True,
@@ -83,9 +96,7 @@ class TenantApps:
         )
         manager = server.session_manager
         write_tools = frozenset(
-            tool.name
-            for tool in await server.list_tools()
-            if tool.annotations is not None and tool.annotations.read_only_hint is False
+            spec.name for spec in enabled(all_tools(), services.settings) if spec.writes
         )
         app = TenantApp(tenant, services, write_tools, manager.handle_request)
         ready = anyio.Event()
