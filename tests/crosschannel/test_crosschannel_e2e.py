@@ -10,6 +10,7 @@ import pytest
 from mcp import Client
 
 from commerce_mcp.server import build_server
+from tests.support.mcp import ERAS, connect
 from tests.support.sandbox import private_sandbox, sandbox_services
 
 DAYS = 86_400.0
@@ -165,6 +166,32 @@ async def test_tracking_sync_retries_a_failed_mark_and_never_marks_twice(
 
     _, again, _ = await call(client, "sync_mcf_tracking_to_tiktok", order_ids=[order_id])
     assert again["marked"] == [] and again["failed"] == []
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("era", ERAS)
+async def test_tracking_sync_reports_progress_order_by_order(sandbox: Any, era: str) -> None:
+    updates: list[tuple[float, float | None, str | None]] = []
+
+    async def progress(done: float, total: float | None, message: str | None) -> None:
+        updates.append((done, total, message))
+
+    async with connect(sandbox, era, services=sandbox_services(sandbox)) as client:
+        orders = [take_order(sandbox), take_order(sandbox)]
+        for order_id in orders:
+            _, preview, _ = await call(client, "fulfill_tiktok_order_with_mcf", order_id=order_id)
+            token = preview["confirmation_token"]
+            await call(
+                client, "fulfill_tiktok_order_with_mcf", order_id=order_id, confirmation_token=token
+            )
+        sandbox.advance(3 * DAYS)
+        result = await client.call_tool(
+            "sync_mcf_tracking_to_tiktok", {"order_ids": orders}, progress_callback=progress
+        )
+    assert not result.is_error
+    assert [done for done, _, _ in updates] == [1, 2]
+    assert all(total == 2 for _, total, _ in updates)
+    assert updates[-1][2] == "checked 2 of 2 order(s)"
 
 
 @pytest.mark.anyio

@@ -7,6 +7,7 @@ left for the next sync.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +21,9 @@ if TYPE_CHECKING:
     from commerce_mcp.amazon.models import FulfillmentOrderDetail
     from commerce_mcp.tiktok.client import TikTokShopClient
     from commerce_mcp.tiktok.models import Order, Shop
+
+#: ``(done, total, message)``: how far a sync has got (the MCP tool forwards it as progress).
+Progress = Callable[[float, float, str], Awaitable[None]]
 
 
 @dataclass
@@ -79,20 +83,44 @@ async def sync_tracking(
     carriers: CarrierMap,
     shops: dict[str, Shop],
     order_ids: list[str] | None = None,
+    progress: Progress | None = None,
 ) -> SyncReport:
-    """Mark every newly shipped MCF package on its TikTok order; report what is still waiting."""
+    """Mark every newly shipped MCF package on its TikTok order; report what is still waiting.
+
+    ``progress`` hears ``(orders done, orders in total, message)`` after each linked order.
+    """
     report = SyncReport()
     candidates = await links.all()
     if order_ids is not None:
         wanted = set(order_ids)
         candidates = [link for link in candidates if link.tiktok_order_id in wanted]
         report.skipped = sorted(wanted - {link.tiktok_order_id for link in candidates})
-    for link in candidates:
-        if link.status == "pending" or link.shop_id not in shops:
-            continue
-        shop = shops[link.shop_id]
+    sync = _LinkSync(tiktok, amazon, links, carriers, shops, report)
+    for done, link in enumerate(candidates, start=1):
+        await sync.one(link)
+        if progress is not None:
+            await progress(done, len(candidates), f"checked {done} of {len(candidates)} order(s)")
+    return report
+
+
+@dataclass
+class _LinkSync:
+    """One sync run's clients and report; :meth:`one` brings one linked order up to date."""
+
+    tiktok: TikTokShopClient
+    amazon: AmazonMcfClient
+    links: LinkStore
+    carriers: CarrierMap
+    shops: dict[str, Shop]
+    report: SyncReport
+
+    async def one(self, link: OrderLink) -> None:
+        tiktok, report = self.tiktok, self.report
+        if link.status == "pending" or link.shop_id not in self.shops:
+            return
+        shop = self.shops[link.shop_id]
         try:
-            detail = await amazon.get_fulfillment_order(link.mcf_order_id)
+            detail = await self.amazon.get_fulfillment_order(link.mcf_order_id)
             orders = await tiktok.get_orders(shop, [link.tiktok_order_id])
         except CommerceError as exc:
             report.failed.append(
@@ -100,9 +128,9 @@ async def sync_tracking(
                     link.tiktok_order_id, link.mcf_order_id, 0, None, None, "failed", exc.describe()
                 )
             )
-            continue
+            return
         if not orders:
-            continue
+            return
         order = orders[0]
         assignment = assign_line_items(link, detail, order)
         packages = detail.packages
@@ -118,7 +146,7 @@ async def sync_tracking(
                     f"MCF status {detail.fulfillment_order.fulfillment_order_status}",
                 )
             )
-            continue
+            return
         providers = None
         for package in packages:
             key = str(package.package_number)
@@ -140,7 +168,7 @@ async def sync_tracking(
             try:
                 if providers is None:
                     providers = await _providers(tiktok, shop, order)
-                provider = carriers.resolve(package.carrier_code, providers)
+                provider = self.carriers.resolve(package.carrier_code, providers)
                 try:
                     shipped = await tiktok.mark_package_shipped(
                         shop,
@@ -168,5 +196,4 @@ async def sync_tracking(
                 report.failed.append(outcome)
         if packages and all(str(p.package_number) in link.marked for p in packages):
             link.status = "shipped"
-        await links.save(link)
-    return report
+        await self.links.save(link)

@@ -189,6 +189,7 @@ async def sync_mcf_tracking_to_tiktok(
         ),
     ] = None,
     shop: ShopArg = None,
+    progress: Progress = _no_progress,
 ) -> Reply[TrackingSyncResult]:
     """Mark TikTok Shop orders shipped with the tracking numbers of their MCF shipments.
 
@@ -212,6 +213,7 @@ async def sync_mcf_tracking_to_tiktok(
         carriers=CarrierMap.parse(services.settings.commerce_mcp_carrier_map),
         shops={s.id: s for s in shops},
         order_ids=order_ids,
+        progress=progress,
     )
     result = TrackingSyncResult(
         marked=_package_rows(report.marked),
