@@ -98,7 +98,7 @@ def _environment() -> dict[str, str]:
 
 def _healthcheck() -> list[str]:
     (check,) = [ins for ins in _final_stage() if ins.keyword == "HEALTHCHECK"]
-    options, _, command = check.arguments.partition("CMD ")
+    _, _, command = check.arguments.partition("CMD ")
     assert command, "HEALTHCHECK needs a CMD"
     return _words(command.strip())
 
@@ -178,7 +178,7 @@ def test_the_images_command_and_environment_start_a_server_its_healthcheck_accep
         "COMMERCE_MCP_HTTP_PORT": port,
         "COMMERCE_MCP_STATE_DIR": str(tmp_path / "data"),
     }
-    program, *arguments = _command()
+    _, *arguments = _command()  # the script is run as `python -m commerce_mcp` here
     log = (tmp_path / "server.log").open("w")
     server = subprocess.Popen(
         [sys.executable, "-m", "commerce_mcp", *arguments], env=env, stdout=log, stderr=log
