@@ -171,6 +171,25 @@ async def test_both_protocol_eras_work_over_http(
 
 
 @pytest.mark.anyio
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+async def test_progress_notifications_reach_an_http_client(
+    hosted: Hosted, issuer: LocalIssuer, two_sellers: tuple[Any, Any], mode: str
+) -> None:
+    # Each call's answer is streamed (SSE), so what the tool reports on the way arrives before it.
+    updates: list[tuple[float, float | None]] = []
+
+    async def progress(done: float, total: float | None, message: str | None) -> None:
+        updates.append((done, total))
+
+    token = issuer.token(audience=hosted.public_url)
+    args = {"seller_skus": [_sku(two_sellers[0])], "response_format": "detailed"}
+    async with _client(hosted, token, mode=mode) as client:
+        result = await client.call_tool("get_inventory", args, progress_callback=progress)
+    assert not result.is_error
+    assert updates and updates[-1][0] == updates[-1][1]
+
+
+@pytest.mark.anyio
 async def test_a_read_only_token_sees_no_write_tool_and_cannot_call_one(
     hosted: Hosted, issuer: LocalIssuer
 ) -> None:

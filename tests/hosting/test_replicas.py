@@ -22,7 +22,7 @@ from cryptography.fernet import Fernet
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
-from tests.support.http import free_port
+from tests.support.http import free_port, jsonrpc_answer
 from tests.support.redis_server import RedisServer
 from tests.support.sandbox import plentiful_skus, private_sandbox, recipient
 from tests.support.stdio import wait_for
@@ -165,7 +165,7 @@ def test_a_replica_killed_mid_create_is_reconciled_by_the_next_call_elsewhere(
     def call(url: str, arguments: dict[str, Any]) -> dict[str, Any]:
         body = {"jsonrpc": "2.0", "id": 1, "method": "tools/call",
                 "params": {"name": "create_mcf_order", "arguments": arguments}}  # fmt: skip
-        answer = httpx.post(f"{url}/mcp", json=body, headers=headers, timeout=60).json()
+        answer = jsonrpc_answer(httpx.post(f"{url}/mcp", json=body, headers=headers, timeout=60))
         return dict(answer["result"]["structuredContent"])
 
     preview = call(doomed_url, args)

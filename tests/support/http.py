@@ -17,6 +17,25 @@ import uvicorn
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 
+def jsonrpc_answer(response: Any) -> dict[str, Any]:
+    """The JSON-RPC answer in a streamable-HTTP ``response``: a plain JSON body or the SSE event carrying it.
+
+    The server streams each call's answer as server-sent events (so progress notifications can precede
+    it); the answer is the last event that carries a ``result`` or an ``error``.
+    """
+    if response.headers.get("content-type", "").startswith("application/json"):
+        return dict(response.json())
+    answers = [
+        json.loads(line[len("data:") :])
+        for line in response.text.splitlines()
+        if line.startswith("data:") and line[len("data:") :].strip()
+    ]
+    final = [message for message in answers if "result" in message or "error" in message]
+    if not final:
+        raise AssertionError(f"no JSON-RPC answer in the event stream: {response.text[:200]!r}")
+    return dict(final[-1])
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -1,7 +1,8 @@
 """One running MCP app per tenant, started on first use and stopped when idle or over the bound.
 
-Each app is the SDK's streamable HTTP session manager (stateless, JSON responses) around a server built
-for that tenant's services. Stopping it exits the server's lifespan, which closes the tenant's clients.
+Each app is the SDK's streamable HTTP session manager around a server built for that tenant's services:
+stateless (any replica answers any request), with each call's answer streamed as server-sent events so
+the progress a long tool reports reaches the client before the result. Stopping it exits the server's lifespan, which closes the tenant's clients.
 What one request may see of that server is the registry's ``visible`` hook, asked per request: a
 caller without ``commerce:write`` is shown no write tool.
 """
@@ -90,7 +91,7 @@ class TenantApps:
         server = build_server(services, visible=scope_allows)
         server.streamable_http_app(
             stateless_http=True,
-            json_response=True,
+            json_response=False,
             transport_security=self._security,
             max_request_body_size=self._max_body,
         )
