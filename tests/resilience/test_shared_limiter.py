@@ -62,7 +62,7 @@ class Replicas:
 @pytest.fixture
 async def two(redis_session: RedisServer) -> AsyncIterator[tuple[VirtualClock, Replicas]]:
     clock = VirtualClock()
-    replicas = Replicas(redis_session.url, clock, RatePlan(1, 1), 2, start_tokens=0)
+    replicas = Replicas(redis_session.url, clock, RatePlan(1, 1), 2, start_tokens=0, send_jitter=0)
     yield clock, replicas
     await replicas.close()
 
@@ -186,7 +186,7 @@ async def test_waiters_within_a_replica_are_admitted_first_in_first_out(
 @pytest.mark.anyio
 async def test_a_429_on_one_replica_empties_the_bucket_for_all(redis_session: RedisServer) -> None:
     clock = VirtualClock()
-    replicas = Replicas(redis_session.url, clock, RatePlan(1, 5), 2, start_tokens=5)
+    replicas = Replicas(redis_session.url, clock, RatePlan(1, 5), 2, start_tokens=5, send_jitter=0)
     a, b = replicas.limiters
     await a.acquire("s", "op", far(clock))  # 4 tokens left in the shared bucket
     a.on_throttled("s", "op")
@@ -206,7 +206,7 @@ async def test_a_rate_header_seen_by_one_replica_paces_the_others(
     """x-amzn-RateLimit-Limit 0.5 on replica A: replica B's next waits are 2 s apart; garbage headers
     change nothing."""
     clock = VirtualClock()
-    replicas = Replicas(redis_session.url, clock, RatePlan(2, 1), 2, start_tokens=0)
+    replicas = Replicas(redis_session.url, clock, RatePlan(2, 1), 2, start_tokens=0, send_jitter=0)
     a, b = replicas.limiters
     await a.acquire("s", "op", far(clock))
     assert clock.monotonic() == pytest.approx(0.5, abs=1e-4)
@@ -251,6 +251,57 @@ async def test_a_queued_caller_fails_fast_when_the_queue_ahead_outlasts_its_dead
         await limiter.acquire("s", "op", Deadline.after(clock, 3))
     assert caught.value.retry_after == pytest.approx(6.0, abs=1e-4)
     await asyncio.gather(*ahead)
+
+
+async def _admissions(
+    limiters: list[RateLimiter], clock: VirtualClock, gaps: list[float]
+) -> list[float]:
+    """When each caller (spread round-robin over ``limiters``) got its token, sorted."""
+    admitted: list[float] = []
+    arrivals, elapsed = [], 0.0
+    for gap in gaps:
+        elapsed += gap
+        arrivals.append(elapsed)
+
+    async def client(index: int, at: float) -> None:
+        await clock.sleep(at)
+        await limiters[index % len(limiters)].acquire("seller", "op", far(clock))
+        admitted.append(clock.monotonic())
+
+    await asyncio.gather(*(client(i, at) for i, at in enumerate(arrivals)))
+    return sorted(admitted)
+
+
+async def _shared_and_local(
+    url: str, plan: RatePlan, gaps: list[float], n: int
+) -> tuple[list[float], list[float]]:
+    local_clock = VirtualClock()
+    local = await _admissions([RateLimiter(local_clock, {}, plan)], local_clock, gaps)
+    clock = VirtualClock()
+    replicas = Replicas(url, clock, plan, n)
+    try:
+        shared = await _admissions(list(replicas.limiters), clock, gaps)
+    finally:
+        await replicas.close()
+    return local, shared
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=HEALTH)
+@given(
+    plan=st.builds(RatePlan, rate=st.floats(0.1, 20, allow_nan=False), burst=st.integers(1, 30)),
+    gaps=st.lists(
+        st.one_of(st.just(0.0), st.floats(0, 3, allow_nan=False)), min_size=1, max_size=40
+    ),
+    n=st.integers(1, 3),
+)
+def test_replicas_pace_exactly_as_one_in_process_limiter_with_its_jitter_reserve(
+    redis_session: RedisServer, plan: RatePlan, gaps: list[float], n: int
+) -> None:
+    """Property: with the default ``send_jitter``, callers spread over 1–3 replicas get their tokens
+    at the very instants one in-process limiter would give them: same empty start, same reserve
+    held back for latency spread, same pace."""
+    local, shared = asyncio.run(_shared_and_local(redis_session.url, plan, [0.0, *gaps], n))
+    assert shared == pytest.approx(local, abs=1e-4)
 
 
 async def _arrivals_on_replicas(

@@ -91,6 +91,20 @@ TIKTOK_DEFAULT_PLAN = RatePlan(rate=50.0, burst=50)
 """TikTok publishes no table; 50 QPS per app + shop + endpoint unless configured otherwise."""
 
 
+def paced(rate: float, burst: int, jitter: float) -> tuple[float, float]:
+    """(pace, capacity) we run a platform bucket of ``rate``/``burst`` at, holding back
+    ``rate × jitter`` tokens for latency spread (see the module docstring).
+
+    The one formula both the in-process and the shared (Redis) buckets use.
+    """
+    reserve = rate * jitter
+    if burst - reserve >= 1.0:
+        return rate, burst - reserve
+    # No room for the reserve above one token: space requests 1/rate plus the part of the jitter
+    # the burst cannot absorb, so arrivals still conform to the platform's bucket.
+    return rate / (2.0 - burst + reserve), 1.0
+
+
 class _Bucket:
     """State of one (account, operation) bucket. Only touched from the event loop thread.
 
@@ -110,14 +124,7 @@ class _Bucket:
 
     def set_rate(self, rate: float) -> None:
         self.rate = rate
-        reserve = rate * self.jitter
-        if self.burst - reserve >= 1.0:
-            self.pace, self.capacity = rate, self.burst - reserve
-        else:
-            # No room for the reserve above one token: space requests 1/rate plus the part of the
-            # jitter the burst cannot absorb, so arrivals still conform to the platform's bucket.
-            self.pace = rate / (2.0 - self.burst + reserve)
-            self.capacity = 1.0
+        self.pace, self.capacity = paced(rate, self.burst, self.jitter)
 
     def refill(self, now: float) -> None:
         if now > self.updated:

@@ -7,6 +7,9 @@ takes and reports the wait, atomically, so all replicas draw from the same token
 * Time is an argument of the script (the caller's :class:`~commerce_mcp.resilience.clock.Clock`
   wall time), not Redis's ``TIME``: the same code runs in virtual time in tests. Replicas' clocks
   must agree (NTP); a clock behind the stored time refills nothing, it never takes tokens back.
+* The bucket keeps the in-process limiter's reserve for latency spread (``rate × send_jitter``
+  tokens, computed by the same :func:`~commerce_mcp.resilience.limiter.paced`) and a bucket Redis
+  does not know yet starts empty, as in-process.
 * A 429 empties the shared bucket; a rate learned from ``x-amzn-RateLimit-Limit`` is stored in it,
   so every replica slows down together.
 * Within a replica, waiters are served first in, first out (one ``asyncio.Lock`` per bucket, which
@@ -33,8 +36,10 @@ from commerce_mcp.resilience.clock import Clock
 from commerce_mcp.resilience.deadline import Deadline
 from commerce_mcp.resilience.limiter import (
     MAX_HEADER_RATE,
+    SEND_JITTER,
     RateLimiter,
     RatePlan,
+    paced,
 )
 
 if TYPE_CHECKING:
@@ -51,48 +56,56 @@ so ``now + wait`` can land a hair before the token is whole; a microsecond later
 BUCKET_TTL_SECONDS = 3600.0
 """An idle bucket is forgotten after this long (it would be full again long before)."""
 
-# KEYS[1]: the bucket hash. ARGV: op ('take' | 'drain' | 'rate'), now, plan rate, burst,
-# start tokens, ttl (ms), op argument (tokens needed for 'take', the new rate for 'rate'), wait
-# margin (s).
-# Returns {granted (0/1), tokens, rate, wait} with the numbers as exact decimal strings (a Lua number
-# returned as such would be truncated to an integer by Redis).
+# KEYS[1]: the bucket hash. ARGV: op ('take' | 'drain' | 'rate'), now, and the bucket a fresh key
+# starts as (the platform's rate, our pace and capacity after the jitter reserve, start tokens),
+# ttl (ms), tokens needed ('take'), wait margin (s), and for 'rate' the new rate, pace and capacity.
+# Pace and capacity come from the caller (limiter.paced), so the reserve has one formula.
+# Returns {granted (0/1), tokens, rate, pace, wait} with the numbers as exact decimal strings (a Lua
+# number returned as such would be truncated to an integer by Redis).
 _BUCKET_SCRIPT = """
 local op = ARGV[1]
 local now = tonumber(ARGV[2])
-local burst = tonumber(ARGV[4])
-local arg = tonumber(ARGV[7])
-local state = redis.call('HMGET', KEYS[1], 'tokens', 'updated', 'rate')
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'updated', 'rate', 'pace', 'capacity')
 local tokens = tonumber(state[1])
 local updated = tonumber(state[2])
 local rate = tonumber(state[3])
-if tokens == nil or updated == nil or rate == nil then
-  tokens = tonumber(ARGV[5])
-  updated = now
+local pace = tonumber(state[4])
+local capacity = tonumber(state[5])
+if tokens == nil or updated == nil or rate == nil or pace == nil or capacity == nil then
   rate = tonumber(ARGV[3])
+  pace = tonumber(ARGV[4])
+  capacity = tonumber(ARGV[5])
+  tokens = tonumber(ARGV[6])
+  updated = now
 end
 if now > updated then
-  tokens = math.min(burst, tokens + (now - updated) * rate)
+  tokens = tokens + (now - updated) * pace
   updated = now
 end
-tokens = math.min(burst, tokens)
+tokens = math.min(capacity, tokens)
 local granted = 0
 local wait = 0
 if op == 'take' then
-  if tokens >= arg - 1e-9 then
-    tokens = math.max(0, tokens - arg)
+  local needed = tonumber(ARGV[8])
+  if tokens >= needed - 1e-9 then
+    tokens = math.max(0, tokens - needed)
     granted = 1
   else
-    wait = (arg - tokens) / rate + tonumber(ARGV[8])
+    wait = (needed - tokens) / pace + tonumber(ARGV[9])
   end
 elseif op == 'drain' then
   tokens = 0
 elseif op == 'rate' then
-  rate = arg
+  rate = tonumber(ARGV[10])
+  pace = tonumber(ARGV[11])
+  capacity = tonumber(ARGV[12])
+  tokens = math.min(capacity, tokens)
 end
 local function exact(x) return string.format('%.17g', x) end
-redis.call('HSET', KEYS[1], 'tokens', exact(tokens), 'updated', exact(updated), 'rate', exact(rate))
-redis.call('PEXPIRE', KEYS[1], ARGV[6])
-return {granted, exact(tokens), exact(rate), exact(wait)}
+redis.call('HSET', KEYS[1], 'tokens', exact(tokens), 'updated', exact(updated), 'rate', exact(rate),
+  'pace', exact(pace), 'capacity', exact(capacity))
+redis.call('PEXPIRE', KEYS[1], ARGV[7])
+return {granted, exact(tokens), exact(rate), exact(pace), exact(wait)}
 """
 
 
@@ -103,6 +116,9 @@ class BucketState:
     granted: bool
     tokens: float
     rate: float
+    """The platform's rate (the plan's, or one learned from a header)."""
+    pace: float
+    """The rate we refill at after the jitter reserve (:func:`~commerce_mcp.resilience.limiter.paced`)."""
     wait: float
     """Seconds until the tokens asked for exist (0 when granted)."""
 
@@ -135,20 +151,32 @@ class SharedBuckets:
         now: float,
         start_tokens: float,
         arg: float = 1.0,
+        jitter: float = 0.0,
     ) -> BucketState:
-        """Run the script once; Redis errors become StateStoreUnavailable (nothing was sent)."""
+        """Run the script once; Redis errors become StateStoreUnavailable (nothing was sent).
+
+        ``arg``: tokens to take ('take') or the new rate ('rate'); ``jitter``: seconds of latency
+        spread held in reserve, exactly as the in-process limiter's ``send_jitter``.
+        """
         from redis.exceptions import RedisError
 
         ttl_ms = int(1000 * max(BUCKET_TTL_SECONDS, 2 * plan.burst / plan.rate))
+        pace, capacity = paced(plan.rate, plan.burst, jitter)
+        new_rate = arg if op == "rate" else plan.rate
+        new_pace, new_capacity = paced(new_rate, plan.burst, jitter)
         args: list[Any] = [
             op,
             repr(float(now)),
             repr(float(plan.rate)),
-            plan.burst,
+            repr(pace),
+            repr(capacity),
             repr(float(start_tokens)),
             ttl_ms,
             repr(float(arg)),
             repr(WAIT_MARGIN),
+            repr(float(new_rate)),
+            repr(new_pace),
+            repr(new_capacity),
         ]
         try:
             reply = await self._script(keys=[self.key(account, operation)], args=args)
@@ -161,8 +189,8 @@ class SharedBuckets:
                 hint="check that Redis is running and reachable at COMMERCE_MCP_STATE_URL, "
                 "then retry",
             ) from exc
-        granted, tokens, rate, wait = reply
-        return BucketState(bool(int(granted)), float(tokens), float(rate), float(wait))
+        granted, tokens, rate, pace, wait = reply
+        return BucketState(bool(int(granted)), float(tokens), float(rate), float(pace), float(wait))
 
     async def take(
         self, account: str, operation: str, plan: RatePlan, *, now: float, start_tokens: float
@@ -218,8 +246,9 @@ def _header_rate(value: str | None) -> float | None:
 class SharedRateLimiter(RateLimiter):
     """A :class:`RateLimiter` whose buckets live in Redis, shared by all replicas.
 
-    Plans, start tokens, header parsing and error wording are the in-process limiter's; only where
-    the tokens are kept differs. :meth:`tokens` and :meth:`plan` report the bucket as of this
+    Plans, start tokens (empty), the jitter reserve (:func:`~commerce_mcp.resilience.limiter.paced`),
+    header parsing and error wording are the in-process limiter's; only where the tokens are kept
+    differs, so N replicas together pace exactly as one process would. :meth:`tokens` and :meth:`plan` report the bucket as of this
     replica's last exchange with Redis.
     """
 
@@ -231,8 +260,9 @@ class SharedRateLimiter(RateLimiter):
         *,
         buckets: SharedBuckets,
         start_tokens: int | None = None,
+        send_jitter: float = SEND_JITTER,
     ) -> None:
-        super().__init__(clock, plans, default, start_tokens=start_tokens)
+        super().__init__(clock, plans, default, start_tokens=start_tokens, send_jitter=send_jitter)
         self._shared = buckets
         self._shared_clock = clock
         self._shared_start = start_tokens
@@ -260,7 +290,14 @@ class SharedRateLimiter(RateLimiter):
     async def _run(self, op: str, account: str, operation: str, *, arg: float = 1.0) -> BucketState:
         plan, start = self._seed(account, operation)
         state = await self._shared.run(
-            op, account, operation, plan, now=self._shared_clock.wall(), start_tokens=start, arg=arg
+            op,
+            account,
+            operation,
+            plan,
+            now=self._shared_clock.wall(),
+            start_tokens=start,
+            arg=arg,
+            jitter=self._jitter,
         )
         self._state(account, operation).last = state
         return state
@@ -318,7 +355,7 @@ class SharedRateLimiter(RateLimiter):
         local = self._state(account, operation)
         if local.waiting and local.last is not None:
             # Everyone queued here needs a token first: fail now if our turn would be too late.
-            estimate = max(0.0, (local.waiting + 1.0 - local.last.tokens) / local.last.rate)
+            estimate = max(0.0, (local.waiting + 1.0 - local.last.tokens) / local.last.pace)
             if estimate >= deadline.remaining():
                 raise self._too_long(account, operation, estimate, deadline)
         local.waiting += 1
