@@ -26,10 +26,9 @@ from commerce_mcp.resilience.clock import Clock, SystemClock
 if TYPE_CHECKING:
     from commerce_mcp.amazon.client import AmazonMcfClient
     from commerce_mcp.resilience.limiter import RateLimiter
-    from commerce_mcp.resilience.singleflight import AccessToken
+    from commerce_mcp.resilience.singleflight import AccessToken, CrossProcessFlight
     from commerce_mcp.sandbox.runner import SandboxServers
     from commerce_mcp.store.base import StateStore
-    from commerce_mcp.tiktok.auth import CrossProcessFlight
     from commerce_mcp.tiktok.client import TikTokShopClient
 
 log = logging.getLogger(__name__)
@@ -219,11 +218,13 @@ class Services:
                         store=store,
                         clock=self.clock,
                         limiter=self._shared_limiter(store, "amazon"),
+                        across_processes=self._token_flight(store),
                     )
         return self._amazon
 
     def _token_flight(self, store: StateStore) -> CrossProcessFlight | None:
-        """One token refresh among all replicas when state is in Redis; None: in-process only."""
+        """One TikTok or LWA token refresh among all replicas when state is in Redis; None:
+        in-process only."""
         from commerce_mcp.store.redis import RedisStore
 
         shared = getattr(store, "inner", store)

@@ -112,3 +112,22 @@ async def test_an_expired_tiktok_token_is_refreshed_by_exactly_one_replica(
     assert fakes.tiktok.token_requests[before:] == ["refresh"]
     for replica in replicas:
         await replica.aclose()
+
+
+async def test_an_expired_lwa_token_is_refreshed_by_exactly_one_replica(
+    fakes: Any, redis: RedisServer
+) -> None:
+    """Four replicas meet Amazon's 403 "expired" at once: one fetches from LWA, all use its token."""
+    replicas = [sandbox_services(fakes, commerce_mcp_state_url=redis.url) for _ in range(4)]
+    clients = [await replica.amazon() for replica in replicas]
+    sku = plentiful_skus(fakes)[0]
+    await clients[0].get_inventory_summaries([sku])  # the first token is now in Redis
+    assert fakes.amazon.token_requests == 1
+    fakes.amazon.expire_access_tokens()
+
+    async with anyio.create_task_group() as group:
+        for client in clients:
+            group.start_soon(client.get_inventory_summaries, [sku])
+    assert fakes.amazon.token_requests == 2
+    for replica in replicas:
+        await replica.aclose()

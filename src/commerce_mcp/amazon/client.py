@@ -30,7 +30,7 @@ import httpx
 
 from commerce_mcp import errors
 from commerce_mcp.amazon.ids import order_id_problem
-from commerce_mcp.amazon.lwa import fetch_access_token
+from commerce_mcp.amazon.lwa import SharedAccessToken, fetch_access_token
 from commerce_mcp.amazon.models import (
     CreateFulfillmentOrderRequest,
     CreateOrderOutcome,
@@ -56,9 +56,10 @@ from commerce_mcp.resilience.clock import Clock, SystemClock
 from commerce_mcp.resilience.limiter import SPAPI_PLANS, RateLimiter, RatePlan
 from commerce_mcp.resilience.paging import PageGuard
 from commerce_mcp.resilience.retry import Attempt, OperationSpec, call_with_retries
-from commerce_mcp.resilience.singleflight import AccessToken, TokenProvider
+from commerce_mcp.resilience.singleflight import AccessToken, CrossProcessFlight, TokenProvider
 from commerce_mcp.store.base import StateStore
 from commerce_mcp.store.ledger import IntentLedger, IntentStatus
+from commerce_mcp.store.tokens import TokenStore
 
 if TYPE_CHECKING:
     from commerce_mcp.amazon.sp_api_adapter import SpApi
@@ -74,6 +75,8 @@ CONNECT_TIMEOUT = 5.0
 LWA_TIMEOUT = 10.0
 #: Used for operations without a published plan (the LWA token call).
 DEFAULT_PLAN = RatePlan(rate=1.0, burst=5)
+#: Seconds before expiry an LWA token is replaced (it lasts an hour).
+REFRESH_AHEAD = 300.0
 
 _PREVIEW = OperationSpec("getFulfillmentPreview", idempotent=True)
 _CREATE = OperationSpec("createFulfillmentOrder", idempotent=False)
@@ -110,7 +113,9 @@ class AmazonMcfClient:
         limiter: RateLimiter | None = None,
         budget: RetryBudget | None = None,
         http: httpx.AsyncClient | None = None,
+        across_processes: CrossProcessFlight | None = None,
     ) -> None:
+        """``across_processes``: one LWA refresh among every replica sharing ``store`` (Redis)."""
         self._clock = clock or SystemClock()
         if limiter is not None and clock is None:
             raise ValueError("pass the clock the limiter was built with")
@@ -132,7 +137,20 @@ class AmazonMcfClient:
         self._http = http or httpx.AsyncClient(
             timeout=httpx.Timeout(ATTEMPT_TIMEOUT, connect=CONNECT_TIMEOUT)
         )
-        self._tokens = TokenProvider(self._fetch_token, self._clock, refresh_ahead=300.0)
+        self._tokens = TokenProvider(self._fetch_token, self._clock, refresh_ahead=REFRESH_AHEAD)
+        self._shared_token = (
+            None
+            if across_processes is None
+            else SharedAccessToken(
+                self._fetch_token_from_lwa,
+                TokenStore(store),
+                account=self.account,
+                credentials=(client_id, refresh_token),
+                clock=self._clock,
+                across=across_processes,
+                refresh_ahead=REFRESH_AHEAD,
+            )
+        )
         self._library: SpApi | None = None
 
     def __repr__(self) -> str:
@@ -146,6 +164,7 @@ class AmazonMcfClient:
         store: StateStore,
         clock: Clock | None = None,
         limiter: RateLimiter | None = None,
+        across_processes: CrossProcessFlight | None = None,
     ) -> AmazonMcfClient:
         """Build the client from settings; NotConfigured names the env vars still missing."""
         amazon_readiness(settings).require()
@@ -168,6 +187,7 @@ class AmazonMcfClient:
             store=store,
             clock=clock,
             limiter=limiter,
+            across_processes=across_processes,
         )
 
     async def aclose(self) -> None:
@@ -180,6 +200,11 @@ class AmazonMcfClient:
     # Plumbing -----------------------------------------------------------------------------------
 
     async def _fetch_token(self) -> AccessToken:
+        if self._shared_token is not None:
+            return await self._shared_token.get()
+        return await self._fetch_token_from_lwa()
+
+    async def _fetch_token_from_lwa(self) -> AccessToken:
         async def attempt(info: Attempt) -> AccessToken:
             return await fetch_access_token(
                 self._http,
@@ -242,6 +267,8 @@ class AmazonMcfClient:
         async def refresh() -> None:
             if used[0]:
                 self._tokens.invalidate(used[0])
+                if self._shared_token is not None:
+                    self._shared_token.reject(used[0])
             await self._tokens.get()
 
         return await call_with_retries(

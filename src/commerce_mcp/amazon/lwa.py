@@ -4,12 +4,15 @@ The library's own token client caches in a module-global dict keyed only by the 
 every client in the process, whatever the account), has no timeout, lets a non-JSON error escape as a
 raw ``JSONDecodeError`` and never invalidates on 403. We fetch here instead, behind a per-client
 single-flight :class:`TokenProvider`, which :mod:`commerce_mcp.amazon.sp_api_adapter` hands to the
-library through its ``auth_token_client_class`` option.
+library through its ``auth_token_client_class`` option. With several replicas,
+:class:`SharedAccessToken` makes one of them fetch and the others adopt its token.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -17,7 +20,10 @@ import httpx
 from commerce_mcp import errors
 from commerce_mcp.resilience.backoff import parse_retry_after
 from commerce_mcp.resilience.clock import Clock
-from commerce_mcp.resilience.singleflight import AccessToken
+from commerce_mcp.resilience.singleflight import AccessToken, CrossProcessFlight
+from commerce_mcp.store.tokens import TokenStore
+
+PLATFORM = "amazon"
 
 _REAUTHORIZE = (
     "re-authorize the seller and set AMAZON_SP_API_REFRESH_TOKEN, and check "
@@ -87,3 +93,69 @@ async def fetch_access_token(
         hint="retried automatically",
         **common,
     )
+
+
+class SharedAccessToken:
+    """One LWA access token for every replica sharing the state store: one refresh, all adopt it.
+
+    LWA does not rotate the refresh token, so two replicas refreshing at once would not lock the
+    seller out as on TikTok; but N replicas each fetching their own token every hour spend N× the
+    token endpoint's small allowance at the same instant. Through ``across`` (a Redis lease) one
+    replica fetches and saves; the others read the saved token. A token the platform rejected is
+    never adopted again, and a token saved for other credentials (a changed refresh token or app)
+    never adopted at all: each is stamped with a fingerprint of the credentials that fetched it.
+    """
+
+    def __init__(
+        self,
+        fetch: Callable[[], Awaitable[AccessToken]],
+        tokens: TokenStore,
+        *,
+        account: str,
+        credentials: tuple[str, str],
+        clock: Clock,
+        across: CrossProcessFlight,
+        refresh_ahead: float,
+    ) -> None:
+        """``credentials``: (LWA client id, refresh token), fingerprinted, never stored."""
+        self._fetch = fetch
+        self._tokens = tokens
+        self._account = account
+        joined = "\n".join(credentials).encode()
+        self._fingerprint = hashlib.sha256(joined).hexdigest()[:16]
+        self._clock = clock
+        self._across = across
+        self._refresh_ahead = refresh_ahead
+        self._rejected: set[str] = set()
+
+    async def get(self) -> AccessToken:
+        """The saved token if still good for ``refresh_ahead`` seconds, else one replica fetches."""
+        return await self._across(f"amazon-token:{self._account}", self._adopt, self._refresh)
+
+    def reject(self, value: str) -> None:
+        """Amazon refused ``value`` (403 expired): never hand it out again, even if saved."""
+        self._rejected.add(value)
+
+    async def _adopt(self) -> AccessToken | None:
+        doc = await self._tokens.load(PLATFORM, self._account)
+        if not doc or doc.get("credentials") != self._fingerprint:
+            return None
+        value, expires_at = doc.get("access_token"), doc.get("expires_at")
+        if not isinstance(value, str) or not isinstance(expires_at, int | float):
+            return None
+        if value in self._rejected or expires_at - self._refresh_ahead <= self._clock.wall():
+            return None
+        return AccessToken(value, float(expires_at))
+
+    async def _refresh(self) -> AccessToken:
+        token = await self._fetch()
+        await self._tokens.save(
+            PLATFORM,
+            self._account,
+            {
+                "access_token": token.value,
+                "expires_at": token.expires_at,
+                "credentials": self._fingerprint,
+            },
+        )
+        return token

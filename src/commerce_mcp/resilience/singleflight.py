@@ -111,3 +111,13 @@ class TokenProvider:
         token = await self._fetch()
         self._token = token
         return token.value
+
+
+#: Runs ``refresh`` in exactly one process among those sharing the state store, after ``read``
+#: found nothing usable; everyone else gets what ``read`` returns once it has (see
+#: :class:`commerce_mcp.resilience.redis_lock.ReplicaSingleFlight`). The TikTok and LWA token
+#: custodians take one; None means this process is alone.
+CrossProcessFlight = Callable[
+    [str, Callable[[], Awaitable[AccessToken | None]], Callable[[], Awaitable[AccessToken]]],
+    Awaitable[AccessToken],
+]

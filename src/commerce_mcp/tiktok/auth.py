@@ -20,7 +20,7 @@ import httpx
 
 from commerce_mcp import errors
 from commerce_mcp.resilience.clock import Clock
-from commerce_mcp.resilience.singleflight import AccessToken, TokenProvider
+from commerce_mcp.resilience.singleflight import AccessToken, CrossProcessFlight, TokenProvider
 from commerce_mcp.store.tokens import TokenStore
 from commerce_mcp.tiktok import classify
 from commerce_mcp.tiktok.models import TokenGrant
@@ -260,15 +260,6 @@ def seed_fingerprint(access_token: str | None, refresh_token: str | None) -> str
         return None
     joined = f"{access_token or ''}\n{refresh_token or ''}".encode()
     return hashlib.sha256(joined).hexdigest()[:16]
-
-
-#: Runs ``refresh`` in exactly one process among those sharing the state store, after ``read``
-#: found nothing usable; everyone else gets what ``read`` returns once it has (see
-#: :class:`commerce_mcp.resilience.redis_lock.ReplicaSingleFlight`).
-CrossProcessFlight = Callable[
-    [str, Callable[[], Awaitable[AccessToken | None]], Callable[[], Awaitable[AccessToken]]],
-    Awaitable[AccessToken],
-]
 
 
 class TokenManager:

@@ -27,10 +27,11 @@ from commerce_mcp.resilience.clock import Clock, SystemClock
 from commerce_mcp.resilience.deadline import current_deadline
 from commerce_mcp.resilience.limiter import TIKTOK_DEFAULT_PLAN, RateLimiter
 from commerce_mcp.resilience.retry import Attempt, OperationSpec, call_with_retries
+from commerce_mcp.resilience.singleflight import CrossProcessFlight
 from commerce_mcp.store.base import StateStore
 from commerce_mcp.store.tokens import TokenStore
 from commerce_mcp.tiktok import endpoints as ep
-from commerce_mcp.tiktok.auth import AuthClient, CrossProcessFlight, TokenManager
+from commerce_mcp.tiktok.auth import AuthClient, TokenManager
 from commerce_mcp.tiktok.models import (
     MAX_STOCK_QUANTITY,
     MIN_STOCK_QUANTITY,
