@@ -18,6 +18,7 @@ from typing import Any
 import anyio
 from starlette.types import Message, Receive, Scope, Send
 
+from commerce_mcp.errors import StateStoreUnavailable
 from commerce_mcp.hosting.api_keys import KEY_PREFIX, ApiKeys
 from commerce_mcp.hosting.apps import TenantApps
 from commerce_mcp.hosting.jwt_auth import InvalidToken, JwtAuthenticator
@@ -120,7 +121,11 @@ class HostedApp:
         await _json(send, 200, document)
 
     async def _mcp(self, scope: Scope, receive: Receive, send: Send) -> None:
-        principal = await self._authenticate(scope, send)
+        try:
+            principal = await self._authenticate(scope, send)
+        except StateStoreUnavailable as exc:
+            await _unavailable(send, exc)
+            return
         if principal is None:
             return
         if READ_SCOPE not in principal.scopes:
@@ -133,6 +138,9 @@ class HostedApp:
             return
         try:
             app = await self._apps.get(principal.tenant)
+        except StateStoreUnavailable as exc:
+            await _unavailable(send, exc)
+            return
         except Exception as exc:
             log.warning("tenant %s cannot be served: %s", principal.tenant, exc)
             await _json(send, 403, {"error": "unknown_tenant",
@@ -189,6 +197,17 @@ class HostedApp:
             {"error": error or "unauthorized", "error_description": description},
             [(b"www-authenticate", ("Bearer " + ", ".join(parts)).encode())],
         )
+
+
+async def _unavailable(send: Send, exc: StateStoreUnavailable) -> None:
+    """503 saying the state store is down (so nothing was done), with when to try again."""
+    log.warning("state store unavailable: %s", exc.message)
+    await _json(
+        send,
+        503,
+        {"error": "state_store_unavailable", "error_description": exc.describe()},
+        [(b"retry-after", b"5")],
+    )
 
 
 def _metadata_url(resource_url: str) -> str:

@@ -5,7 +5,10 @@ work) and lets synchronous callers (the CLI, pytest fixtures) start them without
 
 Each fake is an ASGI app behind the fault middleware, plus a small control surface under ``/_sandbox``:
 ``POST /_sandbox/advance {"seconds": N}`` moves simulated time, ``POST /_sandbox/faults {...}`` arms a
-fault (see :mod:`commerce_mcp.sandbox.faults`), ``DELETE /_sandbox/faults`` clears them.
+fault (see :mod:`commerce_mcp.sandbox.faults`), ``DELETE /_sandbox/faults`` clears them, and
+``GET /_sandbox/traffic`` reports every answer the platform gave, by method, path and status (what a
+platform's own dashboard shows: how often it was called and how often it said 429), which is how a
+test or benchmark with several client processes sees their sum.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import json
 import logging
 import socket
 import threading
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +28,7 @@ from commerce_mcp.sandbox.faults import (
     ASGIApp,
     FaultInjector,
     FaultMiddleware,
+    Message,
     Receive,
     Scope,
     Send,
@@ -33,11 +38,54 @@ from commerce_mcp.sandbox.simclock import SimClock
 log = logging.getLogger(__name__)
 
 
+class Traffic:
+    """Answers one fake gave, counted by (method, path, status). Thread-safe: read from tests."""
+
+    def __init__(self) -> None:
+        self._counts: Counter[tuple[str, str, int]] = Counter()
+        self._lock = threading.Lock()
+
+    def record(self, method: str, path: str, status: int) -> None:
+        with self._lock:
+            self._counts[(method, path, status)] += 1
+
+    def snapshot(self) -> dict[tuple[str, str, int], int]:
+        """A copy of the counts so far."""
+        with self._lock:
+            return dict(self._counts)
+
+    def rows(self) -> list[dict[str, Any]]:
+        """The counts as JSON-ready rows (the control endpoint's answer)."""
+        return [
+            {"method": method, "path": path, "status": status, "count": count}
+            for (method, path, status), count in sorted(self.snapshot().items())
+        ]
+
+
+def _counted(app: ASGIApp, traffic: Traffic) -> ASGIApp:
+    """Record each answer's status as it starts (faults included: that is what the client saw)."""
+
+    async def counted(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"].startswith("/_sandbox/"):
+            await app(scope, receive, send)
+            return
+
+        async def watch(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                traffic.record(scope["method"], scope["path"], int(message["status"]))
+            await send(message)
+
+        await app(scope, receive, watch)
+
+    return counted
+
+
 @dataclass
 class _Served:
     name: str
     app: ASGIApp
     faults: FaultInjector
+    traffic: Traffic
     url: str = ""
     server: Any = None
 
@@ -51,6 +99,8 @@ class SandboxServers:
     amazon: Any  # AmazonWorld
     tiktok_faults: FaultInjector
     amazon_faults: FaultInjector
+    tiktok_traffic: Traffic = field(default_factory=Traffic)
+    amazon_traffic: Traffic = field(default_factory=Traffic)
     tiktok_url: str = ""
     amazon_url: str = ""
     _thread: threading.Thread | None = field(default=None, repr=False)
@@ -128,8 +178,12 @@ def start_sandbox(
         amazon_faults=FaultInjector(),
     )
     served = [
-        _Served("tiktok", build_tiktok_app(tiktok_world), handle.tiktok_faults),
-        _Served("amazon", build_amazon_app(amazon_world), handle.amazon_faults),
+        _Served(
+            "tiktok", build_tiktok_app(tiktok_world), handle.tiktok_faults, handle.tiktok_traffic
+        ),
+        _Served(
+            "amazon", build_amazon_app(amazon_world), handle.amazon_faults, handle.amazon_traffic
+        ),
     ]
     ready = threading.Event()
     failure: list[BaseException] = []
@@ -174,7 +228,12 @@ async def _serve_all(
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", 0))
         item.url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-        app = _with_control(FaultMiddleware(item.app, item.faults), clock, item.faults)
+        app = _with_control(
+            _counted(FaultMiddleware(item.app, item.faults), item.traffic),
+            clock,
+            item.faults,
+            item.traffic,
+        )
         config = uvicorn.Config(
             app, log_config=None, access_log=False, lifespan="off", timeout_graceful_shutdown=1
         )
@@ -189,7 +248,9 @@ async def _serve_all(
     await asyncio.gather(*tasks)
 
 
-def _with_control(app: ASGIApp, clock: SimClock, faults: FaultInjector) -> ASGIApp:
+def _with_control(
+    app: ASGIApp, clock: SimClock, faults: FaultInjector, traffic: Traffic
+) -> ASGIApp:
     async def control(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not scope["path"].startswith("/_sandbox/"):
             await app(scope, receive, send)
@@ -200,7 +261,7 @@ def _with_control(app: ASGIApp, clock: SimClock, faults: FaultInjector) -> ASGIA
             body += message.get("body", b"")
             if not message.get("more_body"):
                 break
-        status, answer = _control(scope["method"], scope["path"], body, clock, faults)
+        status, answer = _control(scope["method"], scope["path"], body, clock, faults, traffic)
         payload = json.dumps(answer).encode()
         await send(
             {
@@ -215,7 +276,7 @@ def _with_control(app: ASGIApp, clock: SimClock, faults: FaultInjector) -> ASGIA
 
 
 def _control(
-    method: str, path: str, body: bytes, clock: SimClock, faults: FaultInjector
+    method: str, path: str, body: bytes, clock: SimClock, faults: FaultInjector, traffic: Traffic
 ) -> tuple[int, dict[str, Any]]:
     try:
         data = json.loads(body or b"{}")
@@ -224,6 +285,8 @@ def _control(
         if path == "/_sandbox/faults" and method == "POST":
             faults.inject(data.pop("path"), data.pop("kind"), int(data.pop("count", 1)), **data)
             return 200, {"armed": True}
+        if path == "/_sandbox/traffic" and method == "GET":
+            return 200, {"traffic": traffic.rows()}
         if path == "/_sandbox/faults" and method == "DELETE":
             faults.clear()
             return 200, {"cleared": True}
