@@ -11,7 +11,14 @@ import httpx
 import pytest
 from resilience_support import Drip, amazon_attempt
 
-from commerce_mcp.errors import AmbiguousError, Conflict, InvalidRequest, NotFound, OutcomeUnknown
+from commerce_mcp.errors import (
+    AmbiguousError,
+    Conflict,
+    InvalidRequest,
+    NotFound,
+    OutcomeUnknown,
+    StateStoreUnavailable,
+)
 from commerce_mcp.resilience.budget import RetryBudget
 from commerce_mcp.resilience.deadline import Deadline
 from commerce_mcp.resilience.limiter import SPAPI_PLANS, RateLimiter, RatePlan
@@ -153,6 +160,41 @@ async def test_plain_success_records_the_result() -> None:
     assert (outcome.created_now, outcome.reconciled, outcome.replayed) == (True, False, False)
     assert seller.server.posts == 1
     assert await seller.status() is IntentStatus.CREATED
+
+
+class StoreDownAfterBegin(MemoryStore):
+    """A store that goes away once the intent is recorded (Redis killed mid-create)."""
+
+    down = False
+
+    async def compare_and_put(self, *args: Any, **kwargs: Any) -> Any:
+        if self.down:
+            raise StateStoreUnavailable("state store unavailable: Redis did not answer")
+        return await super().compare_and_put(*args, **kwargs)
+
+
+@pytest.mark.anyio
+async def test_an_order_created_while_the_store_goes_down_is_reported_created_then_reconciled() -> (
+    None
+):
+    store = StoreDownAfterBegin()
+    seller = Seller(ledger=IntentLedger(store, VirtualClock()))
+    original = seller.post
+
+    async def post_then_lose_the_store(payload: dict[str, Any]) -> dict[str, Any]:
+        result = await original(payload)
+        store.down = True
+        return result
+
+    seller.post = post_then_lose_the_store  # type: ignore[method-assign]
+    outcome = await seller.create()
+    assert outcome.created_now  # the truth, not "state store unavailable"
+    assert await seller.status() is IntentStatus.PENDING  # nothing recorded: next call looks
+    store.down = False
+    seller.post = original  # type: ignore[method-assign]
+    again = await seller.create()
+    assert (again.created_now, again.reconciled) == (False, True)
+    assert seller.server.posts == 1
 
 
 @pytest.mark.anyio

@@ -8,6 +8,7 @@ ambiguous failures by reading the order back before any re-send.
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,7 +29,7 @@ from commerce_mcp.amazon.requests import RequestLine
 from commerce_mcp.crosschannel.links import LinkStore, OrderLink
 from commerce_mcp.crosschannel.mcf_address import to_mcf_address
 from commerce_mcp.crosschannel.skumap import SkuMap
-from commerce_mcp.errors import Conflict, InvalidRequest, NotFound
+from commerce_mcp.errors import Conflict, InvalidRequest, NotFound, StateStoreUnavailable
 from commerce_mcp.tiktok.models import Order, Shop
 
 if TYPE_CHECKING:
@@ -38,6 +39,8 @@ if TYPE_CHECKING:
 MCF_ID_PREFIX = "tts"
 #: Line items in these display states are not shipped (cancelled or refunded before fulfilment).
 _DEAD_LINE_STATES = {"CANCELLED", "CANCELED"}
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -297,7 +300,13 @@ async def execute(
         return FulfillResult(status="already_created", plan=plan, link=existing)
     outcome = await amazon.create_fulfillment_order(request)
     link.status = "created"
-    await links.save(link)
+    try:
+        await links.save(link)
+    except StateStoreUnavailable as exc:
+        # The order exists; the link stays pending and the next call finds the order at Amazon.
+        log.warning(
+            "fulfil: MCF order %s created, link not saved: %s", link.mcf_order_id, exc.message
+        )
     return FulfillResult(
         status="created" if outcome.created_now else "already_created", plan=plan, link=link
     )

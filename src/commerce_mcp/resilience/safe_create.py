@@ -22,6 +22,7 @@ from commerce_mcp.errors import (
     OutcomeUnknown,
     PermissionDenied,
     RateLimited,
+    StateStoreUnavailable,
     TransientError,
 )
 from commerce_mcp.store.ledger import (
@@ -137,9 +138,21 @@ async def create_once(
         except CommerceError as error:
             await _fail_if_certain(ledger, key, error, in_doubt)
             raise
-        await ledger.mark_created(key, result)
+        await _record_created(ledger, key, result)
         return CreateOutcome(key, result, created_now=True)
     raise _unknown(key, check_tool, None)
+
+
+async def _record_created(ledger: IntentLedger, key: str, result: dict[str, Any]) -> None:
+    """Mark the intent created; if the store is down, the object exists all the same.
+
+    Reporting the outage instead would tell the caller a created order failed. The intent stays
+    PENDING, so the next call for this key looks the order up and answers "already created".
+    """
+    try:
+        await ledger.mark_created(key, result)
+    except StateStoreUnavailable as exc:
+        log.warning("create_once: %s was created but could not be recorded: %s", key, exc.message)
 
 
 async def _restart(ledger: IntentLedger, intent: Intent, digest: str) -> Intent:

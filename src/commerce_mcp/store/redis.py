@@ -140,11 +140,17 @@ class RedisStore:
         return f"{self.prefix}:doc:{namespace}"
 
     def unavailable(self, exc: BaseException) -> StateStoreUnavailable:
-        """The error every caller sees when Redis cannot answer."""
+        """The error every caller sees when Redis cannot answer.
+
+        "Nothing was sent" holds because every store step that follows a platform write (recording
+        a created order or a link) logs the outage instead of raising it: the write stands, and the
+        next call reconciles it from the platform.
+        """
         reason = str(exc).strip() or type(exc).__name__
         # redis-py puts the address in its messages; the URL's password never is, but be sure.
         return StateStoreUnavailable(
-            f"state store unavailable: Redis at {self.where} did not answer ({reason})",
+            f"state store unavailable: Redis at {self.where} did not answer ({reason}); "
+            "nothing was sent",
             hint="check that Redis is running and reachable at COMMERCE_MCP_STATE_URL, then retry; "
             "`commerce-mcp doctor` checks it",
         )
