@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 import threading
+from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
@@ -51,30 +52,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
         key = added.stdout.strip().splitlines()[-1]
         # The replicas hold no platform credentials of their own: only the tenant's.
         replica_env = {k: v for k, v in env.items() if not k.startswith(("TIKTOK_", "AMAZON_"))}
-        urls = []
-        for index in range(2):
-            port = free_port()
-            log = (root / f"replica-{index}.log").open("w")
-            replicas.append(
-                subprocess.Popen(
-                    [
-                        sys.executable,
-                        "-m",
-                        "commerce_mcp",
-                        "serve",
-                        "--transport",
-                        "http",
-                        "--port",
-                        str(port),
-                    ],
-                    stdout=subprocess.DEVNULL,
-                    stderr=log,
-                    env=replica_env,
-                )
-            )
-            urls.append(f"http://127.0.0.1:{port}")
-        for url in urls:
-            wait_for(lambda url=url: _up(f"{url}/readyz"), timeout=60)
+        urls: list[str] = []
 
         def start_replica(name: str) -> tuple[subprocess.Popen[bytes], str]:
             port = free_port()
@@ -84,11 +62,30 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
                 stdout=subprocess.DEVNULL, stderr=(root / f"{name}.log").open("w"), env=replica_env,
             )  # fmt: skip
             replicas.append(process)
-            wait_for(lambda: _up(f"http://127.0.0.1:{port}/readyz"), timeout=60)
             return process, f"http://127.0.0.1:{port}"
 
+        def serving(count: int) -> list[str]:
+            """The first ``count`` replicas' URLs, starting (in parallel) any not running yet."""
+            started = [start_replica(f"replica-{i}")[1] for i in range(len(urls), count)]
+            for url in started:
+                wait_for(lambda url=url: _up(f"{url}/readyz"), timeout=60)
+            urls.extend(started)
+            return urls[:count]
+
+        def start_alone(name: str) -> tuple[subprocess.Popen[bytes], str]:
+            process, url = start_replica(name)
+            wait_for(lambda: _up(f"{url}/readyz"), timeout=60)
+            return process, url
+
+        serving(2)
         try:
-            yield {"fakes": fakes, "key": key, "urls": urls, "start_replica": start_replica}
+            yield {
+                "fakes": fakes,
+                "key": key,
+                "serving": serving,
+                "start_replica": start_alone,
+                "redis": redis,
+            }
         finally:
             for replica in replicas:
                 if replica.poll() is None:
@@ -118,7 +115,7 @@ def _args(cluster: dict[str, Any], name: str) -> dict[str, Any]:
 async def test_preview_on_one_replica_confirms_on_another_and_only_once(
     cluster: dict[str, Any],
 ) -> None:
-    first, second = cluster["urls"]
+    first, second = cluster["serving"](2)
     args = _args(cluster, "Across Replicas")
     async with _client(first, cluster["key"]) as a, _client(second, cluster["key"]) as b:
         preview = (await a.call_tool("create_mcf_order", args)).structured_content or {}
@@ -144,7 +141,7 @@ async def test_identical_creates_on_two_replicas_make_one_order(cluster: dict[st
             statuses.append((done.structured_content or {}).get("status", done.content[0].text))
 
     async with anyio.create_task_group() as group:
-        for url in cluster["urls"]:
+        for url in cluster["serving"](2):
             group.start_soon(create_on, url)
     assert sorted(statuses) == ["already_created", "created"]
     assert len(set(fakes.amazon.order_ids()) - before) == 1
@@ -184,7 +181,7 @@ def test_a_replica_killed_mid_create_is_reconciled_by_the_next_call_elsewhere(
         fakes.amazon_faults.clear()
     held = [o for o in fakes.amazon.order_ids() if o == preview["seller_fulfillment_order_id"]]
     assert held == [preview["seller_fulfillment_order_id"]]
-    answer = call(cluster["urls"][1], args)  # another replica, a plain repeat of the request
+    answer = call(cluster["serving"](2)[1], args)  # another replica, a plain repeat of the request
     assert answer["status"] == "already_created"
     assert answer.get("confirmation_token") is None
 
@@ -193,3 +190,110 @@ def _swallow(call: Any, *args: Any) -> None:
     """The doomed replica's caller sees its connection die; that is the point, not a failure."""
     with contextlib.suppress(httpx.HTTPError, KeyError, ValueError):
         call(*args)
+
+
+# 200 mixed calls round-robin over 2 and 4 replicas ------------------------------------------------
+
+#: Read tools in the mix and the one upstream request each makes (path, answered 200), so the
+#: fakes' counts can be checked call for call. Amazon's MCF plan (2/s) is the scarce one: few calls.
+_READS: list[tuple[str, dict[str, Any], str | None]] = [
+    ("list_tiktok_orders", {"limit": 5}, "/order/202309/orders/search"),
+    ("list_tiktok_products", {"limit": 5}, "/product/202502/products/search"),
+    ("get_connection_status", {"check_shops": False}, None),
+]
+_MCF_LIST = ("list_mcf_orders", {}, "/fba/outbound/2020-07-01/fulfillmentOrders")
+_MCF_LISTS = 6
+_CALLS = 200
+
+
+def _traffic_delta(
+    before: dict[tuple[str, str, int], int], after: dict[tuple[str, str, int], int]
+) -> Counter[tuple[str, str, int]]:
+    return Counter({key: after.get(key, 0) - before.get(key, 0) for key in after}) - Counter()
+
+
+def _texts(result: Any) -> str:
+    return " ".join(getattr(item, "text", "") for item in result.content)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("count", [2, 4])
+async def test_mixed_calls_round_robin_over_replicas_stay_inside_the_rate_plans(
+    cluster: dict[str, Any], count: int
+) -> None:
+    """One seller, 200 concurrent calls spread round-robin over ``count`` replicas, the platforms'
+    tokens expired a third of the way through, identical creates raced on every replica: no 429
+    from either platform, every read answered, exactly one TikTok and one LWA refresh, one order.
+
+    Throughput against the rate-plan bound is a benchmark figure (``benchmarks/scaleout.py``): a
+    wall-clock goal does not belong in a test on a shared 2-core machine.
+    """
+    fakes, key = cluster["fakes"], cluster["key"]
+    urls = cluster["serving"](count)
+    creates = _args(cluster, f"Raced On {count} Replicas")
+    reads = [_READS[i % len(_READS)] for i in range(_CALLS - 2 * count - _MCF_LISTS)]
+    reads += [_MCF_LIST] * _MCF_LISTS
+    expired = anyio.Event()
+    done = 0
+    results: list[tuple[str, Any]] = []
+    statuses: list[str] = []
+
+    async with contextlib.AsyncExitStack() as stack:
+        clients = [await stack.enter_async_context(_client(url, key)) for url in urls]
+        # Every replica holds valid tokens first, so the refreshes counted below are the expiry's.
+        for client in clients:
+            for name, args, _ in (*_READS, _MCF_LIST):
+                assert not (await client.call_tool(name, args)).is_error
+        orders_before = set(fakes.amazon.order_ids())
+        tiktok_tokens = len(fakes.tiktok.token_requests)
+        lwa_tokens = fakes.amazon.token_requests
+        tiktok_before = fakes.tiktok_traffic.snapshot()
+        amazon_before = fakes.amazon_traffic.snapshot()
+
+        async def read(index: int, name: str, args: dict[str, Any]) -> None:
+            nonlocal done
+            if index >= len(reads) // 3:  # the last two thirds start after the expiry
+                await expired.wait()
+            result = await clients[index % count].call_tool(name, args)
+            results.append((name, result))
+            done += 1
+            if done == len(reads) // 3:
+                fakes.tiktok.expire_access_tokens()
+                fakes.amazon.expire_access_tokens()
+                expired.set()
+
+        async def create(index: int) -> None:
+            await expired.wait()
+            client = clients[index]
+            preview = (await client.call_tool("create_mcf_order", creates)).structured_content
+            token = (preview or {}).get("confirmation_token")
+            answer = await client.call_tool(
+                "create_mcf_order", {**creates, "confirmation_token": token}
+            )
+            statuses.append((answer.structured_content or {}).get("status", _texts(answer)))
+
+        async with anyio.create_task_group() as group:
+            for index, (name, args, _) in enumerate(reads):
+                group.start_soon(read, index, name, args)
+            for index in range(count):
+                group.start_soon(create, index)
+
+    failed = [(name, _texts(result)) for name, result in results if result.is_error]
+    assert failed == []
+    assert len(results) + 2 * len(statuses) == _CALLS
+    tiktok = _traffic_delta(tiktok_before, fakes.tiktok_traffic.snapshot())
+    amazon = _traffic_delta(amazon_before, fakes.amazon_traffic.snapshot())
+    assert [k for k in (*tiktok, *amazon) if k[2] == 429] == []
+    for name, _, path in (*_READS, _MCF_LIST):
+        if path is not None:
+            calls = sum(1 for called, _ in results if called == name)
+            assert (
+                tiktok[("POST", path, 200)]
+                + tiktok[("GET", path, 200)]
+                + amazon[("GET", path, 200)]
+                == calls
+            ), (name, tiktok, amazon)
+    assert fakes.tiktok.token_requests[tiktok_tokens:] == ["refresh"]
+    assert fakes.amazon.token_requests == lwa_tokens + 1
+    assert sorted(statuses) == ["already_created"] * (count - 1) + ["created"]
+    assert len(set(fakes.amazon.order_ids()) - orders_before) == 1
