@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import anyio
+import anyio.lowlevel
 import httpx
 import httpx2
 import pytest
@@ -297,3 +298,80 @@ async def test_mixed_calls_round_robin_over_replicas_stay_inside_the_rate_plans(
     assert fakes.amazon.token_requests == lwa_tokens + 1
     assert sorted(statuses) == ["already_created"] * (count - 1) + ["created"]
     assert len(set(fakes.amazon.order_ids()) - orders_before) == 1
+
+
+# Redis killed mid-run and restarted --------------------------------------------------------------
+
+_UNAVAILABLE = "state store unavailable"
+
+
+def _status(url: str) -> int:
+    try:
+        return httpx.get(f"{url}/readyz", timeout=5).status_code
+    except httpx.HTTPError:
+        return 0
+
+
+@pytest.mark.anyio
+async def test_redis_killed_mid_run_fails_calls_clearly_and_the_replicas_recover_by_themselves(
+    cluster: dict[str, Any],
+) -> None:
+    """SIGKILL Redis while calls are in flight on two replicas, then start it again (AOF everysec).
+
+    In flight and while it is down, a call either succeeds or says "state store unavailable ...
+    nothing was sent" (never a traceback, never a wrong answer); /readyz says not ready. After the
+    restart the replicas serve again on their own, nothing acknowledged before the kill is gone (the
+    used confirmation token is still used, the API key and tenant still work), and the order raced
+    with the kill exists at most once, found by a plain repeat.
+    """
+    fakes, key, redis = cluster["fakes"], cluster["key"], cluster["redis"]
+    urls = cluster["serving"](2)
+    before = _args(cluster, "Before The Kill")
+    during = _args(cluster, "During The Kill")
+    async with _client(urls[0], key) as a, _client(urls[1], key) as b:
+        preview = (await a.call_tool("create_mcf_order", before)).structured_content or {}
+        confirmed = {**before, "confirmation_token": preview["confirmation_token"]}
+        created = await a.call_tool("create_mcf_order", confirmed)
+        assert (created.structured_content or {})["status"] == "created"
+        raced = (await b.call_tool("create_mcf_order", during)).structured_content or {}
+        raced_args = {**during, "confirmation_token": raced["confirmation_token"]}
+        orders_before = set(fakes.amazon.order_ids())
+
+        answers: list[Any] = []
+
+        async def call(client: Client, name: str, args: dict[str, Any]) -> None:
+            answers.append(await client.call_tool(name, args))
+
+        async with anyio.create_task_group() as group:
+            group.start_soon(call, b, "create_mcf_order", raced_args)
+            for index in range(30):
+                name, args, _ = _READS[index % len(_READS)]
+                group.start_soon(call, (a, b)[index % 2], name, args)
+            await anyio.lowlevel.checkpoint()  # let the calls leave before the kill
+            redis.kill()
+        down = [await client.call_tool(*_MCF_LIST[:2]) for client in (a, b)]
+        readiness = [_status(url) for url in urls]
+        redis.start()
+        for url in urls:
+            wait_for(lambda url=url: _status(url) == 200, timeout=30)
+        after = [await client.call_tool("list_tiktok_orders", {"limit": 5}) for client in (a, b)]
+        reused = await b.call_tool("create_mcf_order", confirmed)
+        repeated = await a.call_tool("create_mcf_order", during)
+
+    for answer in [*answers, *down]:
+        text = _texts(answer)
+        assert "Traceback" not in text
+        if answer.is_error:
+            assert _UNAVAILABLE in text and "nothing was sent" in text, text
+    assert all(answer.is_error for answer in down)
+    assert readiness == [503, 503]
+    assert not any(answer.is_error for answer in after)
+    assert reused.is_error and "already used" in _texts(reused)
+    new_orders = set(fakes.amazon.order_ids()) - orders_before
+    assert new_orders <= {raced["seller_fulfillment_order_id"]}
+    repeated_status = (repeated.structured_content or {}).get("status")
+    if new_orders:  # the create reached Amazon before the kill: a repeat finds it, never resends
+        assert repeated_status == "already_created"
+    else:  # it never left: the repeat is a fresh preview, and nothing was created behind our back
+        assert repeated_status == "preview"
+    assert set(fakes.amazon.order_ids()) - orders_before == new_orders
