@@ -13,6 +13,7 @@ BENCHMARKS: tuple[str, ...] = (
     "overhead",
     "throughput",
     "scaling",
+    "scaleout",
     "tokens",
     "memory",
 )
