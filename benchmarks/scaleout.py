@@ -59,12 +59,15 @@ class _Cluster:
 
         self.directory = directory
         self.redis_url = redis_url
+        self.redis_pid = 0
         base = {**os.environ, **fakes.env()}
         base["COMMERCE_MCP_ENCRYPTION_KEY"] = Fernet.generate_key().decode()
         base["COMMERCE_MCP_CONFIRMATION_SECRET"] = CONFIRMATION_SECRET
         self.redis_env = {**base, "COMMERCE_MCP_STATE_URL": redis_url}
         self.sqlite_env = {**base, "COMMERCE_MCP_STATE_DIR": str(directory / "sqlite-state")}
         self.processes: list[subprocess.Popen[bytes]] = []
+        self.pids: dict[str, int] = {}
+        """Replica URL -> its process id."""
 
     def tenant(self, env: dict[str, str]) -> str:
         """Add the one seller as a tenant in ``env``'s state store; its API key."""
@@ -104,6 +107,7 @@ class _Cluster:
                 )
             )
             urls.append(f"http://127.0.0.1:{port}")
+            self.pids[urls[-1]] = self.processes[-1].pid
         for url in urls:
             _wait_ready(url)
         return urls
@@ -215,6 +219,28 @@ def _too_many(fakes: SandboxProcess) -> int:
     )
 
 
+class _Cpu:
+    """CPU seconds (user + system) the processes of one run spent, by role, between two points."""
+
+    def __init__(self, roles: dict[str, list[int]]) -> None:
+        import psutil  # type: ignore[import-untyped]
+
+        self._processes = {
+            role: [psutil.Process(pid) for pid in pids] for role, pids in roles.items()
+        }
+        self._start = self._now()
+
+    def _now(self) -> dict[str, float]:
+        return {
+            role: sum(sum(p.cpu_times()[:2]) for p in processes)
+            for role, processes in self._processes.items()
+        }
+
+    def spent(self) -> dict[str, float]:
+        now = self._now()
+        return {role: now[role] - self._start[role] for role in now}
+
+
 def _redis_commands(url: str) -> int:
     """Commands Redis has run so far (``INFO commandstats``, ``INFO`` itself excluded)."""
     import redis
@@ -241,7 +267,7 @@ async def _measure(
     samples = 10 if smoke else 200
     bound_calls = 80 if smoke else 500
     redis_caller, sqlite_caller = _Caller(keys[0]), _Caller(keys[1])
-    out: dict[str, Any] = {"rate": {n: [] for n in counts}, "bound": {}}
+    out: dict[str, Any] = {"rate": {n: [] for n in counts}, "bound": {}, "cpu": {}, "busy": {}}
     try:
         # Warm up: tokens fetched, plans learned, connections open on every replica.
         for url in urls:
@@ -252,8 +278,21 @@ async def _measure(
         for index in range(rounds):
             order = counts if index % 2 == 0 else tuple(reversed(counts))
             for n in order:
+                cpu = _Cpu(
+                    {
+                        "replicas": [cluster.pids[url] for url in urls[:n]],
+                        "fakes": [fakes.child_pid],
+                        "Redis": [cluster.redis_pid],
+                        "load generator": [os.getpid()],
+                    }
+                )
                 wall = await redis_caller.spread(urls[:n], MCF_CALL, scaling_calls)
                 out["rate"][n].append(scaling_calls / wall)
+                spent = cpu.spent()
+                out["cpu"].setdefault(n, []).append(
+                    {role: 1000 * seconds / scaling_calls for role, seconds in spent.items()}
+                )
+                out["busy"].setdefault(n, []).append(sum(spent.values()) / wall)
         # What Redis adds: the same call, one at a time, alternating Redis and SQLite replicas.
         redis_times, sqlite_times = [], []
         commands_before = _redis_commands(cluster.redis_url)
@@ -267,6 +306,7 @@ async def _measure(
             [1000 * t for t in redis_times],
             [1000 * t for t in sqlite_times],
         )
+        out["script_ms"], out["hget_ms"] = await _round_trips(cluster.redis_url, samples)
         # Against the bound: TikTok's published plan, from a full bucket.
         for n in (2, 4) if not smoke else (2,):
             await asyncio.sleep(REFILL_SECONDS)
@@ -279,6 +319,30 @@ async def _measure(
     return out
 
 
+async def _round_trips(url: str, samples: int) -> tuple[list[float], list[float]]:
+    """Milliseconds for the two Redis round trips a call makes: the bucket script, a hash read."""
+    from commerce_mcp.resilience.limiter import RatePlan
+    from commerce_mcp.resilience.shared_limiter import SharedBuckets
+    from commerce_mcp.store.redis import RedisStore
+
+    store = RedisStore.from_url(url, prefix="benchmark-round-trips")
+    buckets = SharedBuckets.on(store)
+    plan = RatePlan(1e6, 1_000_000)
+    script, read = [], []
+    try:
+        await store.get("probe", "key")  # connect
+        for _ in range(samples):
+            started = time.perf_counter()
+            await buckets.take("account", "op", plan, now=time.time(), start_tokens=1e6)
+            middle = time.perf_counter()
+            await store.get("probe", "key")
+            script.append(1000 * (middle - started))
+            read.append(1000 * (time.perf_counter() - middle))
+    finally:
+        await store.close()
+    return script, read
+
+
 def run(smoke: bool) -> dict[str, Any]:
     """Calls/s at 1, 2 and 4 replicas; what Redis adds per call; throughput against the bound."""
     require("commerce_mcp.hosting.serve", "commerce_mcp.store.redis")
@@ -289,6 +353,7 @@ def run(smoke: bool) -> dict[str, Any]:
         running_sandbox(rate_scale=SPAPI_SCALE, tiktok_qps=TIKTOK_QPS) as fakes,
     ):
         cluster = _Cluster(fakes, Path(tmp), redis_server.url)
+        cluster.redis_pid = redis_server.pid
         try:
             keys = (cluster.tenant(cluster.redis_env), cluster.tenant(cluster.sqlite_env))
             urls = cluster.replicas(most, cluster.redis_env)
@@ -331,7 +396,11 @@ def _report(out: dict[str, Any]) -> dict[str, Any]:
         figure("one call, SQLite state: p99", [percentile(sqlite_ms, 0.99)], "ms"),
         figure("added by Redis at p50", [added_p50], "ms", goal="< 1 ms", passed=added_p50 < 1.0),
         figure("added by Redis at p99", [added_p99], "ms"),
-        figure("Redis commands per call", [out["commands_per_call"]], "commands"),
+        figure("Redis round trip, bucket script: p50", [percentile(out["script_ms"], 0.5)], "ms"),
+        figure("Redis round trip, bucket script: p99", [percentile(out["script_ms"], 0.99)], "ms"),
+        figure("Redis round trip, hash read: p50", [percentile(out["hget_ms"], 0.5)], "ms"),
+        figure("Redis round trip, hash read: p99", [percentile(out["hget_ms"], 0.99)], "ms"),
+        figure("Redis commands per call (incl. inside scripts)", [out["commands_per_call"]], ""),
     ]
     for n, (wall, bound) in out["bound"].items():
         share = bound / wall if wall else 0.0
@@ -349,7 +418,18 @@ def _report(out: dict[str, Any]) -> dict[str, Any]:
         figure("429 responses from the fakes (all runs)", [out["429"]], "", goal="0",
                passed=out["429"] == 0, spread="min–max")
     )  # fmt: skip
+    cpu_note = "; ".join(
+        f"{n} replica{'s' if n > 1 else ''}: "
+        + ", ".join(
+            f"{role} {sorted(row[role] for row in rows)[len(rows) // 2]:.2f}" for role in rows[0]
+        )
+        + f" ms CPU a call, {sorted(out['busy'][n])[len(rows) // 2]:.2f} CPUs busy"
+        for n, rows in out["cpu"].items()
+    )
     notes = [
+        "Where the CPU goes (median run, per call, by process role; 'CPUs busy' is their sum over "
+        f"the run's wall time, out of {cores} logical CPUs also used by other work): {cpu_note}. "
+        "When the roles together keep every CPU busy, more replicas cannot add calls/s.",
         f"Replicas are `commerce-mcp serve --transport http` processes sharing one redis-server "
         f"(AOF everysec); the load generator is this process ({IN_FLIGHT} calls in flight per "
         f"replica, plain JSON-RPC over HTTP, API-key auth); the fakes run in another process. "
@@ -359,8 +439,10 @@ def _report(out: dict[str, Any]) -> dict[str, Any]:
         "and the load generator: past the core count, more replicas only add contention.",
         "What Redis adds: the same `list_mcf_orders` call sent one at a time, alternating between "
         "a Redis-backed replica and one on SQLite state (in-process token buckets), so both see the "
-        f"same load; {len(redis_ms)} samples each. A call's Redis work is the shared bucket's Lua "
-        "script and the tenant/API-key reads; commands per call from INFO commandstats.",
+        f"same load; {len(redis_ms)} samples each. A call makes two Redis round trips: the API-key "
+        "read (HGET) and the shared bucket's Lua script (EVALSHA, which runs HMGET, HSET and "
+        "PEXPIRE inside Redis; INFO commandstats counts those too). The round-trip figures time "
+        "exactly those two operations from this process, under the same load.",
         "Bound run: `list_tiktok_orders` (one search request each, one shop, one endpoint) at "
         "TikTok's published 50 QPS, started after the shared bucket refilled; bound "
         "(requests − burst) / rate. The replicas keep 5 tokens (rate × 0.1 s) in reserve for "
