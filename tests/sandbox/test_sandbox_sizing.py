@@ -59,3 +59,22 @@ def test_a_sized_sandbox_scales_both_rate_plans_and_answers_without_nagle_delays
         assert listening and all(s.proto == socket.IPPROTO_TCP for s in listening)
     finally:
         sandbox.stop()
+
+
+def test_the_fakes_count_every_answer_they_give_by_path_and_status() -> None:
+    """What a platform's dashboard would show; several client processes are seen as one sum."""
+    sandbox = start_sandbox(products=5, tiktok_orders=(1, 0))
+    try:
+        with httpx.Client(base_url=sandbox.amazon_url) as http:
+            statuses = [http.get("/fba/inventory/v1/summaries").status_code for _ in range(3)]
+            http.get("/nowhere")
+            rows = http.get("/_sandbox/traffic").json()["traffic"]
+        assert statuses == [403, 403, 403]  # no token: refused before the plan is consulted
+        assert {(r["path"], r["status"]): r["count"] for r in rows} == {
+            ("/fba/inventory/v1/summaries", 403): 3,
+            ("/nowhere", 404): 1,
+        }
+        assert sandbox.amazon_traffic.snapshot()[("GET", "/nowhere", 404)] == 1
+        assert sandbox.tiktok_traffic.snapshot() == {}
+    finally:
+        sandbox.stop()
