@@ -286,11 +286,11 @@ async def _shared_and_local(
     return local, shared
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=HEALTH)
+@settings(max_examples=15, deadline=None, suppress_health_check=HEALTH)
 @given(
     plan=st.builds(RatePlan, rate=st.floats(0.1, 20, allow_nan=False), burst=st.integers(1, 30)),
     gaps=st.lists(
-        st.one_of(st.just(0.0), st.floats(0, 3, allow_nan=False)), min_size=1, max_size=40
+        st.one_of(st.just(0.0), st.floats(0, 3, allow_nan=False)), min_size=1, max_size=25
     ),
     n=st.integers(1, 3),
 )
