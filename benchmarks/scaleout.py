@@ -39,6 +39,11 @@ from benchmarks._sandbox import SandboxProcess, require, running_sandbox
 from benchmarks._stats import Skip, figure, percentile, result
 from benchmarks.throughput import rate_bound
 
+# The tests' helpers for a real redis-server and streamable-HTTP answers (SSE or JSON); benchmarks
+# run from the checkout, where `tests` is importable.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.support.http import free_port, jsonrpc_answer
+
 ROOT = Path(__file__).resolve().parents[1]
 SPAPI_SCALE = 500.0
 TIKTOK_QPS = 50.0  # published: the bound run needs the real plan
@@ -87,7 +92,7 @@ class _Cluster:
         clean = {k: v for k, v in env.items() if not k.startswith(("TIKTOK_", "AMAZON_"))}
         urls = []
         for _ in range(count):
-            port = _free_port()
+            port = free_port()
             self.processes.append(
                 subprocess.Popen(
                     [
@@ -124,15 +129,6 @@ class _Cluster:
                 process.kill()
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 def _wait_ready(url: str, timeout: float = 90.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -149,7 +145,6 @@ def _redis(directory: Path) -> Iterator[Any]:
     binary = shutil.which("redis-server")
     if binary is None:
         raise Skip("redis-server is not installed (apt-get install redis-server)")
-    sys.path.insert(0, str(ROOT))
     from tests.support.redis_server import RedisServer
 
     server = RedisServer(directory, binary=binary).start()
@@ -177,7 +172,7 @@ class _Caller:
         body = {"jsonrpc": "2.0", "id": next(self._ids), "method": "tools/call",
                 "params": {"name": name, "arguments": arguments}}  # fmt: skip
         response = await self._http.post(f"{url}/mcp", json=body)
-        answer = response.json()
+        answer = jsonrpc_answer(response)
         result = answer.get("result") or {}
         if response.status_code != 200 or result.get("isError") or "error" in answer:
             text = str(answer)[:300]
