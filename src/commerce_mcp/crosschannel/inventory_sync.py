@@ -7,13 +7,18 @@ the SKU's first warehouse and each other warehouse keeps the minimum of 1, taken
 included, cannot be written at all: such a row is reported, not sent.
 Apply: one inventory update per product (the endpoint is per product), reporting progress and, on a
 partial failure, exactly which SKUs were updated and which were not.
+
+Planning streams: a product page is reduced to what the rows need and dropped, so memory grows with
+the plan, not with the product models and FBA summaries behind it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import asyncio
+import math
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from commerce_mcp.crosschannel.skumap import SkuMap
 from commerce_mcp.errors import CommerceError, InvalidRequest
@@ -28,13 +33,21 @@ from commerce_mcp.tiktok.models import (
 if TYPE_CHECKING:
     from commerce_mcp.amazon.client import AmazonMcfClient
     from commerce_mcp.tiktok.client import TikTokShopClient
-    from commerce_mcp.tiktok.models import Product, Shop
+    from commerce_mcp.tiktok.models import Page, Product, Shop
 
 Progress = Callable[[float, float, str], Awaitable[None]]
 MAX_PRODUCT_PAGES = 200  # 20,000 products: far beyond a TikTok shop, a loop guard not a limit
+PRODUCT_PAGE = 100  # the search's largest page
+SEARCH_SKUS = 10  # the search filter takes at most 10 seller SKUs (error 12019027)
+FBA_SKUS = 50  # getInventorySummaries takes at most 50 sellerSkus
+IN_FLIGHT = 4
+"""Requests of one kind a plan or apply keeps in flight. One at a time leaves the rate plan unused
+while each response travels (50 QPS allows a request every 20 ms); a few keep the limiter, not
+latency, in charge. More would only queue inside the limiter, where a wait longer than the call's
+deadline fails at once."""
 
 
-@dataclass
+@dataclass(slots=True)
 class PlanRow:
     seller_sku: str
     amazon_sku: str
@@ -92,24 +105,23 @@ class ApplyReport:
     failed: dict[str, str] = field(default_factory=dict)
 
 
-async def tiktok_products(
+async def product_pages(
     tiktok: TikTokShopClient, shop: Shop, seller_skus: list[str] | None
-) -> list[Product]:
-    """Every product (or those with the given seller SKUs), following all pages.
+) -> AsyncIterator[Page[Product]]:
+    """Every page of products (or of those with the given seller SKUs), one after another.
 
     Stops with PaginationStopped rather than planning from a silently partial list.
     """
-    products: list[Product] = []
     token: str | None = None
     guard = PageGuard(max_pages=MAX_PRODUCT_PAGES)
     while True:
         page = await tiktok.search_products(
-            shop, seller_skus=seller_skus, page_size=100, page_token=token
+            shop, seller_skus=seller_skus, page_size=PRODUCT_PAGE, page_token=token
         )
-        products.extend(page.items)
+        yield page
         token = guard.follow(page.next_page_token, platform="tiktok", operation="search_products")
         if token is None:
-            return products
+            return
 
 
 def check_scope(skus: list[str] | None) -> None:
@@ -133,54 +145,185 @@ async def build_plan(
     skumap: SkuMap,
     skus: list[str] | None,
     buffer: int,
+    progress: Progress | None = None,
 ) -> InventoryPlan:
-    """Compare every (skus None) or the given TikTok SKUs with FBA's fulfillable quantity."""
+    """Compare every (skus None) or the given TikTok SKUs with FBA's fulfillable quantity.
+
+    Pages are streamed: each product page is reduced to the few fields a row needs and dropped, and
+    FBA is asked about Amazon SKUs in batches as soon as they are known, alongside the TikTok reads
+    (the two platforms limit separately, so neither waits for the other). With explicit ``skus`` the
+    Amazon SKUs are known before any search, and the searches (10 seller SKUs each, the API's limit)
+    run a few at a time through the limiter instead of one after another.
+    """
     check_scope(skus)
-    products = []
+    steps = _Steps(progress)
+    collected = _Collected(skumap, set(skus) if skus else None)
+    fba = _FbaLookup(amazon, steps)
+
+    async def search(batches: Iterator[list[str] | None]) -> None:
+        for batch in batches:  # shared by the searchers: each takes the next batch
+            async for page in product_pages(tiktok, shop, batch):
+                fba.add(collected.take(page.items))
+                if page.next_page_token:
+                    steps.expect(1)
+                await steps.step("product search")
+
     if skus:
-        for start in range(0, len(skus), 10):  # the search takes at most 10 seller SKUs
-            products += await tiktok_products(tiktok, shop, skus[start : start + 10])
+        # The Amazon SKUs are known before any search: FBA need not wait for TikTok.
+        fba.add(sku for s in skus if (sku := skumap.to_amazon(s)) is not None)
+        batches = iter([skus[i : i + SEARCH_SKUS] for i in range(0, len(skus), SEARCH_SKUS)])
+        searches = [search(batches) for _ in range(IN_FLIGHT)]
+        steps.expect(math.ceil(len(skus) / SEARCH_SKUS))
     else:
-        products = await tiktok_products(tiktok, shop, None)
-    plan = InventoryPlan()
-    wanted = set(skus) if skus else None
-    entries = []
-    for product in products:
-        for sku in product.skus:
-            if not sku.seller_sku or (wanted is not None and sku.seller_sku not in wanted):
+        searches = [search(iter([None]))]  # one listing: each page's token comes from the last
+        steps.expect(1)
+
+    async def read_tiktok() -> None:
+        await together(searches)
+        fba.close()
+
+    await together([read_tiktok(), *(fba.work() for _ in range(IN_FLIGHT))])
+    return collected.plan(fba.fulfillable, buffer)
+
+
+async def together(work: Iterable[Coroutine[Any, Any, None]]) -> None:
+    """Run the coroutines concurrently; the first failure cancels the rest and is raised as itself
+    (the tool layer explains a CommerceError, not a group of them)."""
+    try:
+        async with asyncio.TaskGroup() as group:
+            for coroutine in work:
+                group.create_task(coroutine)
+    except ExceptionGroup as failed:
+        raise failed.exceptions[0] from None
+
+
+class _Steps:
+    """Requests done of the requests known so far, reported after each one.
+
+    The total grows as work is discovered (another page, another FBA batch), and the last report has
+    done == total.
+    """
+
+    def __init__(self, progress: Progress | None) -> None:
+        self._progress = progress
+        self._counts: dict[str, int] = {}
+        self.done = 0
+        self.total = 0
+
+    def expect(self, count: int) -> None:
+        self.total += count
+
+    async def step(self, what: str) -> None:
+        self.done += 1
+        self._counts[what] = self._counts.get(what, 0) + 1
+        if self._progress is not None:
+            done = ", ".join(f"{n} {kind}(s)" for kind, n in self._counts.items())
+            await self._progress(self.done, max(self.total, self.done), f"planning: {done}")
+
+
+class _Entry(NamedTuple):
+    """What a plan row needs from a TikTok SKU, without the product around it."""
+
+    seller_sku: str
+    amazon_sku: str
+    product_id: str
+    sku_id: str
+    warehouses: tuple[tuple[str, int], ...]
+
+
+class _Collected:
+    """The TikTok side of the plan, gathered page by page."""
+
+    def __init__(self, skumap: SkuMap, wanted: set[str] | None) -> None:
+        self._skumap = skumap
+        self._wanted = wanted
+        self._seen: set[str] = set()
+        self.entries: list[_Entry] = []
+        self.unmapped: list[str] = []
+
+    def take(self, products: list[Product]) -> list[str]:
+        """Keep the mapped SKUs of these products; the Amazon SKUs they map to."""
+        amazon_skus = []
+        for product in products:
+            for sku in product.skus:
+                seller_sku = sku.seller_sku
+                if not seller_sku or (self._wanted is not None and seller_sku not in self._wanted):
+                    continue
+                # A product holding two wanted SKUs comes back from two searches: count it once.
+                if sku.id in self._seen:
+                    continue
+                self._seen.add(sku.id)
+                amazon_sku = self._skumap.to_amazon(seller_sku)
+                if amazon_sku is None:
+                    self.unmapped.append(seller_sku)
+                    continue
+                warehouses = tuple((w.warehouse_id, w.quantity or 0) for w in sku.inventory)
+                self.entries.append(_Entry(seller_sku, amazon_sku, product.id, sku.id, warehouses))
+                amazon_skus.append(amazon_sku)
+        return amazon_skus
+
+    def plan(self, fulfillable: dict[str, int], buffer: int) -> InventoryPlan:
+        plan = InventoryPlan(unmapped=sorted(self.unmapped))
+        for entry in self.entries:
+            fba = fulfillable.get(entry.amazon_sku)
+            if fba is None:
+                plan.not_in_fba.append(entry.seller_sku)
                 continue
-            amazon_sku = skumap.to_amazon(sku.seller_sku)
-            if amazon_sku is None:
-                plan.unmapped.append(sku.seller_sku)
-                continue
-            entries.append((product, sku, amazon_sku))
-    amazon_skus = sorted({amazon_sku for _, _, amazon_sku in entries})
-    fulfillable: dict[str, int] = {}
-    if amazon_skus:
-        page = await amazon.get_inventory_summaries(seller_skus=amazon_skus)
-        fulfillable = {
-            s.seller_sku: s.fulfillable_quantity for s in page.inventory_summaries if s.seller_sku
-        }
-    for product, sku, amazon_sku in entries:
-        if amazon_sku not in fulfillable:
-            plan.not_in_fba.append(sku.seller_sku or amazon_sku)
-            continue
-        warehouses = {w.warehouse_id: w.quantity or 0 for w in sku.inventory}
-        fba = fulfillable[amazon_sku]
-        plan.rows.append(
-            PlanRow(
-                seller_sku=sku.seller_sku or amazon_sku,
-                amazon_sku=amazon_sku,
-                product_id=product.id,
-                sku_id=sku.id,
-                warehouses=warehouses,
-                tiktok_now=sum(warehouses.values()),
-                fba_fulfillable=fba,
-                tiktok_after=max(0, min(fba - buffer, 99_999)),
+            warehouses = dict(entry.warehouses)
+            plan.rows.append(
+                PlanRow(
+                    seller_sku=entry.seller_sku,
+                    amazon_sku=entry.amazon_sku,
+                    product_id=entry.product_id,
+                    sku_id=entry.sku_id,
+                    warehouses=warehouses,
+                    tiktok_now=sum(warehouses.values()),
+                    fba_fulfillable=fba,
+                    tiktok_after=max(0, min(fba - buffer, MAX_STOCK_QUANTITY)),
+                )
             )
-        )
-    plan.rows.sort(key=lambda r: r.seller_sku)
-    return plan
+        plan.rows.sort(key=lambda r: r.seller_sku)
+        plan.not_in_fba.sort()
+        return plan
+
+
+class _FbaLookup:
+    """FBA fulfillable quantity per Amazon SKU, asked in batches of 50 as the SKUs become known."""
+
+    def __init__(self, amazon: AmazonMcfClient, steps: _Steps) -> None:
+        self._amazon = amazon
+        self._steps = steps
+        self._known: set[str] = set()
+        self._batch: list[str] = []
+        self._queue: asyncio.Queue[list[str] | None] = asyncio.Queue()
+        self.fulfillable: dict[str, int] = {}
+
+    def add(self, amazon_skus: Iterable[str]) -> None:
+        for sku in amazon_skus:
+            if sku not in self._known:
+                self._known.add(sku)
+                self._batch.append(sku)
+                if len(self._batch) == FBA_SKUS:
+                    self._send()
+
+    def close(self) -> None:
+        """No more SKUs: ask about the last partial batch and let the workers finish."""
+        if self._batch:
+            self._send()
+        for _ in range(IN_FLIGHT):
+            self._queue.put_nowait(None)
+
+    def _send(self) -> None:
+        self._queue.put_nowait(self._batch)
+        self._batch = []
+        self._steps.expect(1)
+
+    async def work(self) -> None:
+        while (batch := await self._queue.get()) is not None:
+            async for summary in self._amazon.iter_all_inventory(batch):
+                if summary.seller_sku:
+                    self.fulfillable[summary.seller_sku] = summary.fulfillable_quantity
+            await self._steps.step("FBA lookup")
 
 
 async def apply_plan(
@@ -190,34 +333,55 @@ async def apply_plan(
     plan: InventoryPlan,
     progress: Progress | None = None,
 ) -> ApplyReport:
-    """Write the planned quantities, one product at a time; never stops at the first failure."""
-    report = ApplyReport()
+    """Write the planned quantities, one request per product, a few in flight through the limiter;
+    never stops at the first failure. ``updated`` keeps the plan's order."""
     by_product: dict[str, list[PlanRow]] = {}
     for row in plan.changes:
         by_product.setdefault(row.product_id, []).append(row)
+    outcomes: dict[str, dict[str, str | None]] = {}  # product -> SKU -> failure (None: updated)
+    queue = iter(by_product.items())
     total = len(by_product)
-    for done, (product_id, rows) in enumerate(by_product.items(), start=1):
-        for row in rows:
-            if reason := row.unwritable:
-                report.failed[row.seller_sku] = reason
-        writable = [row for row in rows if not row.unwritable]
-        updates = [
-            SkuInventoryUpdate(
-                sku_id=row.sku_id,
-                inventory=[
-                    InventoryLevel(warehouse_id=wid, quantity=quantity)
-                    for wid, quantity in row.levels().items()
-                ],
-            )
-            for row in writable
-        ]
-        try:
-            if updates:
-                await tiktok.update_inventory(shop, product_id, updates)
-            report.updated.extend(row.seller_sku for row in writable)
-        except CommerceError as exc:
-            for row in writable:
-                report.failed[row.seller_sku] = exc.describe()
-        if progress is not None:
-            await progress(done, total, f"updated {len(report.updated)} SKU(s)")
+    updated = 0
+
+    async def write() -> None:
+        nonlocal updated
+        for product_id, rows in queue:  # shared: each writer takes the next product
+            outcome = outcomes[product_id] = await _write_product(tiktok, shop, product_id, rows)
+            updated += sum(1 for failure in outcome.values() if failure is None)
+            if progress is not None:
+                await progress(len(outcomes), total, f"updated {updated} SKU(s)")
+
+    await together(write() for _ in range(IN_FLIGHT))
+    report = ApplyReport()
+    for product_id in by_product:
+        for seller_sku, failure in outcomes[product_id].items():
+            if failure is None:
+                report.updated.append(seller_sku)
+            else:
+                report.failed[seller_sku] = failure
     return report
+
+
+async def _write_product(
+    tiktok: TikTokShopClient, shop: Shop, product_id: str, rows: list[PlanRow]
+) -> dict[str, str | None]:
+    """One product's update: each SKU's failure reason, or None for the SKUs written."""
+    outcome: dict[str, str | None] = {row.seller_sku: row.unwritable for row in rows}
+    writable = [row for row in rows if not row.unwritable]
+    if not writable:
+        return outcome
+    updates = [
+        SkuInventoryUpdate(
+            sku_id=row.sku_id,
+            inventory=[
+                InventoryLevel(warehouse_id=wid, quantity=quantity)
+                for wid, quantity in row.levels().items()
+            ],
+        )
+        for row in writable
+    ]
+    try:
+        await tiktok.update_inventory(shop, product_id, updates)
+    except CommerceError as exc:
+        return outcome | dict.fromkeys((row.seller_sku for row in writable), exc.describe())
+    return outcome

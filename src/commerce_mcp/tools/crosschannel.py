@@ -32,6 +32,7 @@ from commerce_mcp.tools.crosschannel_views import (
     TrackingSyncResult,
 )
 from commerce_mcp.tools.inputs import refuse_unsafe_text
+from commerce_mcp.tools.progress import Stages
 from commerce_mcp.tools.registry import Progress, ToolSpec, write_tool
 
 
@@ -285,6 +286,7 @@ async def sync_inventory_to_tiktok(
     tiktok = await services.tiktok()
     amazon = await services.amazon()
     the_shop = await tiktok.resolve_shop(shop)
+    stages = Stages(progress)
     plan = await inventory_sync.build_plan(
         tiktok=tiktok,
         amazon=amazon,
@@ -292,7 +294,9 @@ async def sync_inventory_to_tiktok(
         skumap=SkuMap.parse(services.settings.commerce_mcp_sku_map),
         skus=skus,
         buffer=buffer,
+        progress=stages.report,
     )
+    stages.next()
     common = _plan_fields(plan)
     if not common["changes"]:
         result = InventorySyncResult(
@@ -305,7 +309,7 @@ async def sync_inventory_to_tiktok(
 
     async def execute() -> Reply[InventorySyncResult]:
         report = await inventory_sync.apply_plan(
-            tiktok=tiktok, shop=the_shop, plan=plan, progress=progress
+            tiktok=tiktok, shop=the_shop, plan=plan, progress=stages.report
         )
         return _applied_reply(report, common)
 
