@@ -104,6 +104,8 @@ class HttpTally:
     keep_bodies: bool = False
     statuses: Counter[int] = field(default_factory=Counter)
     paths: Counter[str] = field(default_factory=Counter)
+    #: 429 responses per path: which bucket the limiter misjudged
+    throttled: Counter[str] = field(default_factory=Counter)
     bodies: list[tuple[str, bytes]] = field(default_factory=list)
 
     @property
@@ -117,12 +119,15 @@ class HttpTally:
     def record(self, request: httpx.Request, response: httpx.Response) -> None:
         self.statuses[response.status_code] += 1
         self.paths[request.url.path] += 1
+        if response.status_code == 429:
+            self.throttled[request.url.path] += 1
         if self.keep_bodies:
             self.bodies.append((request.url.path, response.content))
 
     def reset(self) -> None:
         self.statuses.clear()
         self.paths.clear()
+        self.throttled.clear()
         self.bodies.clear()
 
 

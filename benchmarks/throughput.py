@@ -47,6 +47,30 @@ def rate_bound(requests: int, rate: float, burst: float, start: float | None = N
     return max(0.0, (requests - level) / rate)
 
 
+def send_times(
+    ready: list[float], rate: float, burst: float, start: float | None = None
+) -> list[float]:
+    """When a client with no latency sends each request through a token bucket that starts with
+    ``start`` tokens (full when None), sending each as soon as it is ready and a token exists.
+
+    Sending as early as possible is optimal for a token bucket, so the last time is the least any
+    client can take; with every request ready at 0 it equals :func:`rate_bound`.
+    """
+    tokens = burst if start is None else start
+    now = 0.0
+    times = []
+    for at in ready:
+        at = max(at, now)
+        tokens = min(burst, tokens + (at - now) * rate)
+        if tokens < 1.0:
+            at += (1.0 - tokens) / rate
+            tokens = 1.0
+        tokens -= 1.0
+        now = at
+        times.append(at)
+    return times
+
+
 def within(wall: float, bound: float) -> bool:
     """The goal for a bulk job: no slower than its rate-plan bound plus 5 %."""
     return wall <= bound * (1 + GOAL_WITHIN)

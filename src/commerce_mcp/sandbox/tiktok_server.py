@@ -253,22 +253,39 @@ def _search_products(call: Call) -> Data:
     sku_ids = _ids(body.get("sku_ids"))
     if (seller_skus and len(seller_skus) > 10) or (sku_ids and len(sku_ids) > 10):
         raise WorldError(12052001, "Invalid parameters. At most 10 seller_skus or sku_ids.")
-    found = []
-    for product in call.the_shop.products.values():
-        if status != "ALL" and product["status"] != status:
-            continue
-        skus = product["skus"]
-        if seller_skus is not None and not any(s["seller_sku"] in seller_skus for s in skus):
-            continue
-        if sku_ids is not None and not any(s["id"] in sku_ids for s in skus):
-            continue
-        if not (
-            _in_range(product["create_time"], body, "create_time", "le")
+    shop = call.the_shop
+    candidates: list[Data] = shop.products_newest_first()
+    if seller_skus is not None or sku_ids is not None:
+        # Read the few products the filter names off the indexes instead of scanning them all.
+        ids: set[str] = set()
+        for seller_sku in seller_skus or ():
+            ids.update(shop.seller_sku_products.get(seller_sku, ()))
+        for sku_id in sku_ids or ():
+            if sku_id in shop.sku_product:
+                ids.add(shop.sku_product[sku_id])
+        if seller_skus is not None and sku_ids is not None:
+            ids = {
+                i
+                for i in ids
+                if any(s["seller_sku"] in seller_skus for s in shop.products[i]["skus"])
+                and any(s["id"] in sku_ids for s in shop.products[i]["skus"])
+            }
+        candidates = sorted(
+            (shop.products[i] for i in ids), key=lambda p: (-p["update_time"], p["id"])
+        )
+    filtered = status != "ALL" or any(
+        key in body
+        for key in ("create_time_ge", "create_time_le", "update_time_ge", "update_time_le")
+    )
+    found = candidates
+    if filtered:
+        found = [
+            product
+            for product in candidates
+            if (status == "ALL" or product["status"] == status)
+            and _in_range(product["create_time"], body, "create_time", "le")
             and _in_range(product["update_time"], body, "update_time", "le")
-        ):
-            continue
-        found.append(product)
-    found.sort(key=lambda p: (-p["update_time"], p["id"]))
+        ]
     chunk, paging = _page(call, found, default_size=20, max_size=100, required=True)
     return {"products": [_product_summary(call, p) for p in chunk], **paging}
 

@@ -216,6 +216,8 @@ class Shop:
     #: sku_id -> warehouse_id -> available quantity
     stock: dict[str, dict[str, int]] = field(default_factory=dict)
     sku_product: dict[str, str] = field(default_factory=dict)
+    #: seller SKU -> ids of the products holding it (a search by seller SKU reads these only)
+    seller_sku_products: dict[str, list[str]] = field(default_factory=dict)
     orders: dict[str, dict[str, Any]] = field(default_factory=dict)
     returns: list[dict[str, Any]] = field(default_factory=list)
     cancellations: list[dict[str, Any]] = field(default_factory=list)
@@ -224,6 +226,30 @@ class Shop:
     #: order_id -> (shipped_at epoch, provider name) for tracking events
     shipments: dict[str, tuple[int, str]] = field(default_factory=dict)
     first_day: date = date(2025, 1, 1)
+    _newest_first: list[dict[str, Any]] | None = field(default=None, repr=False)
+
+    def products_newest_first(self) -> list[dict[str, Any]]:
+        """Every product in search order (latest update first), sorted once per change.
+
+        Sorting 20,000 products for each page made the fake, not the rate plan, bound big listings.
+        """
+        if self._newest_first is None:
+            self._newest_first = sorted(
+                self.products.values(), key=lambda p: (-p["update_time"], p["id"])
+            )
+        return self._newest_first
+
+    def add_product(self, product: dict[str, Any]) -> None:
+        self.products[product["id"]] = product
+        for sku in product["skus"]:
+            self.sku_product[sku["id"]] = product["id"]
+            self.seller_sku_products.setdefault(sku["seller_sku"], []).append(product["id"])
+        self._newest_first = None
+
+    def touch_product(self, product: dict[str, Any], when: int) -> None:
+        """Record a change to a product: it moves to the front of the search order."""
+        product["update_time"] = when
+        self._newest_first = None
 
 
 class WorldError(Exception):
@@ -380,10 +406,9 @@ class TikTokWorld:
             title = product.title
             if index in (7, 61):
                 title = f"{title} {next(untrusted, '')}"
-            shop.products[product.product_id] = _product_dict(product, title)
+            shop.add_product(_product_dict(product, title))
             for sku in product.skus:
                 shop.stock[sku.sku_id] = dict(sku.tiktok_stock)
-                shop.sku_product[sku.sku_id] = product.product_id
         active = [p for p in products if p.status == "ACTIVATE"]
         active_skus = [sku for p in active for sku in p.skus]
         shippable = [s for s in active_skus if s.fba is not None and s.fba.fulfillable >= 40]
@@ -828,7 +853,7 @@ class TikTokWorld:
             for sku_id, levels in accepted:
                 shop.stock[sku_id].update(levels)
             if accepted:
-                product["update_time"] = self.now()
+                shop.touch_product(product, self.now())
             return errors
 
     def mark_shipped(
