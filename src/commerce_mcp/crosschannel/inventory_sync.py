@@ -163,26 +163,28 @@ async def build_plan(
     async def search(batches: Iterator[list[str] | None]) -> None:
         for batch in batches:  # shared by the searchers: each takes the next batch
             async for page in product_pages(tiktok, shop, batch):
+                # With explicit skus every Amazon SKU is known already: this adds nothing new.
                 fba.add(collected.take(page.items))
                 if page.next_page_token:
                     steps.expect(1)
                 await steps.step("product search")
 
     if skus:
-        # The Amazon SKUs are known before any search: FBA need not wait for TikTok.
+        # Every Amazon SKU is known before any search: FBA need not wait for TikTok at all.
         fba.add(sku for s in skus if (sku := skumap.to_amazon(s)) is not None)
-        batches = iter([skus[i : i + SEARCH_SKUS] for i in range(0, len(skus), SEARCH_SKUS)])
-        searches = [search(batches) for _ in range(IN_FLIGHT)]
-        steps.expect(math.ceil(len(skus) / SEARCH_SKUS))
-    else:
-        searches = [search(iter([None]))]  # one listing: each page's token comes from the last
-        steps.expect(1)
-
-    async def read_tiktok() -> None:
-        await together(searches)
         fba.close()
+        batches = iter([skus[i : i + SEARCH_SKUS] for i in range(0, len(skus), SEARCH_SKUS)])
+        steps.expect(math.ceil(len(skus) / SEARCH_SKUS))
+        read_tiktok = together(search(batches) for _ in range(IN_FLIGHT))
+    else:
 
-    await together([read_tiktok(), *(fba.work() for _ in range(IN_FLIGHT))])
+        async def listing() -> None:
+            await search(iter([None]))  # one listing: each page's token comes from the last
+            fba.close()
+
+        steps.expect(1)
+        read_tiktok = listing()
+    await together([read_tiktok, *(fba.work() for _ in range(IN_FLIGHT))])
     return collected.plan(fba.fulfillable, buffer)
 
 
