@@ -1,7 +1,8 @@
 """Scaling: cost grows linearly and memory stays flat as the seller's world grows.
 
 * Inventory-sync planning (``crosschannel.inventory_sync.build_plan`` over every SKU: TikTok product
-  search pages of 100, then FBA inventory 50 SKUs a call) on ~500 / 5,000 / 20,000 SKUs.
+  search pages of 100, FBA inventory 50 SKUs a call as the pages bring them) on ~500 / 5,000 /
+  20,000 SKUs.
 * Order listing (every order of a shop, search pages of 100, each page counted and dropped) over
   1k / 10k / 100k orders.
 
@@ -179,11 +180,13 @@ def run(smoke: bool) -> dict[str, Any]:
         figures += rows
         notes.append(note)
     notes.append(
-        "Bounds: each phase's bucket starts full (the job's process has been up a while), phases "
-        "run one after another, so the bound is the sum of (requests − burst) / rate. Peak RSS "
-        "growth is the job process's RSS sampled every 5 ms during the job, peak minus the level "
-        "just before it (one process per size; the fakes run in another). Planning keeps every "
-        "product and FBA summary until the plan is built (`crosschannel.inventory_sync`), so its "
-        "memory grows with the catalogue; order listing streams pages."
+        "Bounds: what the rate plans allow a client with no latency, every bucket starting full "
+        "(the job's process has been up a while). Inventory-sync planning: search pages follow one "
+        "another, and an FBA call can go once the pages read so far hold its 50 SKUs, so FBA "
+        "overlaps the searches (different platforms, different buckets); order listing: "
+        "(pages − burst) / rate. Peak RSS growth is the job process's RSS sampled every 5 ms during "
+        "the job, peak minus the level just before it (one process per size; the fakes run in "
+        "another). Both jobs stream: planning keeps a few fields per planned SKU, not the product "
+        "models and FBA summaries; order listing drops each page."
     )
     return result("scaling", "Scaling with the size of the world", figures, notes)
