@@ -175,7 +175,7 @@ async def build_plan(
         fba.close()
         batches = iter([skus[i : i + SEARCH_SKUS] for i in range(0, len(skus), SEARCH_SKUS)])
         steps.expect(math.ceil(len(skus) / SEARCH_SKUS))
-        read_tiktok = together(search(batches) for _ in range(IN_FLIGHT))
+        read_tiktok = _together(search(batches) for _ in range(IN_FLIGHT))
     else:
 
         async def listing() -> None:
@@ -184,11 +184,11 @@ async def build_plan(
 
         steps.expect(1)
         read_tiktok = listing()
-    await together([read_tiktok, *(fba.work() for _ in range(IN_FLIGHT))])
+    await _together([read_tiktok, *(fba.work() for _ in range(IN_FLIGHT))])
     return collected.plan(fba.fulfillable, buffer)
 
 
-async def together(work: Iterable[Coroutine[Any, Any, None]]) -> None:
+async def _together(work: Iterable[Coroutine[Any, Any, None]]) -> None:
     """Run the coroutines concurrently; the first failure cancels the rest and is raised as itself
     (the tool layer explains a CommerceError, not a group of them)."""
     try:
@@ -353,7 +353,7 @@ async def apply_plan(
             if progress is not None:
                 await progress(len(outcomes), total, f"updated {updated} SKU(s)")
 
-    await together(write() for _ in range(IN_FLIGHT))
+    await _together(write() for _ in range(IN_FLIGHT))
     report = ApplyReport()
     for product_id in by_product:
         for seller_sku, failure in outcomes[product_id].items():
