@@ -20,7 +20,6 @@ model and all, on its first call, so every call is validated exactly as if it ha
 
 from __future__ import annotations
 
-import difflib
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -224,6 +223,8 @@ def _problem(detail: ErrorDetails, schema: Mapping[str, Any]) -> str:
             else f"unknown field '{shown}' in '{parent}'"
         )
         allowed = _property_names(schema, loc[:-1])
+        import difflib  # only a refusal needs it; start-up does not
+
         guess = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
         if guess:
             text += f"; did you mean '{guess[0]}'?"
