@@ -181,6 +181,14 @@ class CommerceServer(MCPServer[Services]):
                 raise ToolError(explain_invalid_arguments(name, cause, tool.parameters)) from cause
             raise ToolError(cap_error_text(str(exc))) from cause
 
+    def trust_structured_content(self, name: str) -> None:
+        """Publish ``name``'s output schema but skip the SDK's re-validation of each result against
+        its output model: for tools whose structured content is dumped from an instance of it."""
+        tool = self._registered(name)
+        if tool is not None:
+            # The SDK's documented form: a schema without a model is advertised, not re-checked.
+            tool.fn_metadata.output_model = None
+
     async def _build(self, name: str) -> None:
         """Register the deferred tool ``name`` if it is not yet; warn if it differs from its listing."""
         deferred = self._deferred.get(name)

@@ -184,6 +184,9 @@ def add_tool(
         title=spec.title,
         annotations=spec.annotations,
     )
+    # The structured content is dumped from the result model the tool returned (``respond``), so the
+    # SDK validating that dump against the same model again costs every call and can find nothing.
+    server.trust_structured_content(spec.name)
 
 
 def spec_of(card: ToolCard) -> ToolSpec:
@@ -220,7 +223,8 @@ def bind(spec: ToolSpec, provider: ServicesProvider, book: ConfirmationBook) -> 
     params.append(
         inspect.Parameter("ctx", inspect.Parameter.KEYWORD_ONLY, annotation=Context[Any, Any])
     )
-    returns = Annotated[CallToolResult, result_model(spec)]
+    model = result_model(spec)
+    returns = Annotated[CallToolResult, model]
 
     async def call(ctx: Context[Any, Any], **arguments: Any) -> CallToolResult:
         try:
@@ -235,6 +239,8 @@ def bind(spec: ToolSpec, provider: ServicesProvider, book: ConfirmationBook) -> 
         for name in wanted:
             arguments[name] = injected[name]
         reply = await run_bounded(services, spec.name, lambda: fn(**arguments))
+        if not isinstance(reply.result, model):  # what the SDK no longer re-checks (add_tool)
+            raise TypeError(f"{spec.name} returned {type(reply.result).__name__}, not {model}")
         return respond(services, reply.result, reply.text)
 
     call.__name__ = call.__qualname__ = spec.name
