@@ -84,7 +84,6 @@ t0 = time.perf_counter()
 import mcp.server
 t1 = time.perf_counter()
 from commerce_mcp import cli
-cli._parser().parse_args(["serve"])
 t2 = time.perf_counter()
 from commerce_mcp.server import build_server
 from commerce_mcp.services import Services
@@ -96,7 +95,7 @@ published_tools()
 t5 = time.perf_counter()
 build_server(services)
 t6 = time.perf_counter()
-print(json.dumps({"import mcp.server": t1 - t0, "command line": t2 - t1,
+print(json.dumps({"import mcp.server": t1 - t0, "import the command line": t2 - t1,
                   "import server and services": t3 - t2, "load settings": t4 - t3,
                   "load the tool manifest": t5 - t4, "build the server": t6 - t5}))
 """

@@ -199,7 +199,10 @@ class CommerceServer(MCPServer[Services]):
         built = next((t for t in await super().list_tools() if t.name == name), None)
         if built != listed:
             # The manifest was not regenerated after a change: calls follow the code, tools/list does not.
-            log.warning("tool %s is published with a stale schema; regenerate the manifest", name)
+            log.warning(
+                "tool %s is listed from a stale manifest; run `python -m commerce_mcp.tools.manifest`",
+                name,
+            )
 
     def _tool_input_schema(self, name: str) -> dict[str, Any] | None:
         """The input schema the SDK checks ``Mcp-Param`` headers against, for a deferred tool too."""
