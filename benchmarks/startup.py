@@ -122,7 +122,7 @@ def startup_phases(runs: int = 3) -> dict[str, float]:
 
 def run(smoke: bool) -> dict[str, Any]:
     """Median start-up of each server over ``runs`` alternating spawns, and the ratios."""
-    runs = 2 if smoke else 15
+    runs = 2 if smoke else 25
     the_peer = peer()
     commands = {"bare": bare_server_command(), "ours": commerce_mcp_command("serve")}
     if the_peer.command is not None:
