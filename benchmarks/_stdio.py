@@ -17,8 +17,17 @@ PROTOCOL_VERSION = "2025-11-25"
 
 
 def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The current environment minus credentials/configuration, plus ``extra``."""
-    env = {k: v for k, v in os.environ.items() if not k.upper().startswith(_CONFIG_PREFIXES)}
+    """The current environment minus credentials/configuration, plus ``extra``.
+
+    Bytecode caching is left on even where this shell turns it off (``PYTHONDONTWRITEBYTECODE``): an
+    installed package has its modules compiled, so a spawn that recompiled every one of our modules
+    from source would time a cost no user pays (the first, unmeasured spawn writes the cache).
+    """
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.upper().startswith(_CONFIG_PREFIXES) and k != "PYTHONDONTWRITEBYTECODE"
+    }
     env.update(extra or {})
     return env
 
@@ -72,8 +81,11 @@ class StdioSession:
                 raise RuntimeError(
                     f"server exited (code {self.process.poll()}) before answering {method}"
                 )
-            reply = json.loads(line)
-            if reply.get("id") != ident:
+            try:
+                reply = json.loads(line)
+            except json.JSONDecodeError:
+                continue  # a server that prints a banner on stdout (clients skip such lines too)
+            if not isinstance(reply, dict) or reply.get("id") != ident:
                 continue  # a notification or log message
             if "error" in reply:
                 raise RuntimeError(f"{method} failed: {reply['error']}")

@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+from commerce_mcp import cli
 from commerce_mcp.cli import main, parse_call_arguments
 
 
@@ -107,3 +108,30 @@ def test_sandbox_honours_an_explicit_allow_writes_false_and_says_so(
     listed = capsys.readouterr().out
     assert "get_inventory" in listed
     assert "create_mcf_order" not in listed, "write tools are not even listed while writes are off"
+
+
+@pytest.mark.parametrize(
+    ("argv", "sandbox"), [([], False), (["serve"], False), (["serve", "--sandbox"], True)]
+)
+def test_what_mcp_clients_spawn_serves_stdio_without_building_the_parser(
+    monkeypatch: pytest.MonkeyPatch, argv: list[str], sandbox: bool
+) -> None:
+    served: list[bool] = []
+    monkeypatch.delenv("COMMERCE_MCP_TRANSPORT", raising=False)
+    monkeypatch.setattr(cli, "_parser", lambda: pytest.fail("the full parser was built"))
+    monkeypatch.setattr(cli, "_serve", lambda flag: served.append(flag) or 0)
+    assert run(argv) == 0
+    assert served == [sandbox]
+
+
+def test_serve_with_http_from_the_environment_is_not_taken_for_a_stdio_spawn(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from commerce_mcp.hosting import serve
+
+    started: list[bool] = []
+    monkeypatch.setenv("COMMERCE_MCP_TRANSPORT", "http")
+    monkeypatch.setattr(cli, "_serve", lambda flag: pytest.fail("served stdio"))
+    monkeypatch.setattr(serve, "run_http", lambda **kw: started.append(kw["sandbox"]) or 0)
+    assert run(["serve"]) == 0
+    assert started == [False]

@@ -27,3 +27,10 @@ def test_cleaned_text_is_bounded_and_free_of_invisible_characters(raw: str, limi
     assert cleaned is not None
     assert len(cleaned) <= limit
     assert not any(ch in cleaned for ch in "\u202e\u202d\u200b\u2066\x00\x1b\ufeff")
+
+
+@given(st.text(), st.integers(min_value=2, max_value=300))
+def test_lone_surrogates_are_removed_too(raw: str, limit: int) -> None:
+    cleaned = clean_text(raw + "\udc80 x\ud800", limit)
+    assert cleaned is not None
+    assert not any("\ud800" <= ch <= "\udfff" for ch in cleaned)

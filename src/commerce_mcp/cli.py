@@ -1,24 +1,33 @@
 """The ``commerce-mcp`` command line: serve, tools, call, doctor, demo, ask, tiktok authorize|shops.
 
 Heavy imports (the MCP client, sp_api, uvicorn, anthropic) happen inside the subcommands, so ``serve``
-starts as fast as the server itself allows.
+starts as fast as the server itself allows. The command lines MCP clients spawn (``commerce-mcp``,
+``commerce-mcp serve [--sandbox]``) do not even build the full parser: a dozen subcommands cost every
+spawn a few milliseconds that the user waits for.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import json
 import os
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from commerce_mcp import __version__
 
+if TYPE_CHECKING:
+    import argparse
+
+#: What MCP clients spawn -> whether it is sandbox mode; served over stdio without the full parser.
+SPAWNED = {(): False, ("serve",): False, ("serve", "--sandbox"): True}
+
 
 def _parser() -> argparse.ArgumentParser:
+    import argparse
+
     parser = argparse.ArgumentParser(
         prog="commerce-mcp",
         description="MCP server for TikTok Shop + Amazon Multi-Channel Fulfillment sellers.",
@@ -104,6 +113,9 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of the console script."""
+    spawned = SPAWNED.get(tuple(sys.argv[1:] if argv is None else argv))
+    if spawned is not None and os.environ.get("COMMERCE_MCP_TRANSPORT", "stdio") == "stdio":
+        raise SystemExit(_serve(spawned))
     args = _parser().parse_args(argv)
     command = args.command or "serve"
     sandbox = bool(getattr(args, "sandbox", False))

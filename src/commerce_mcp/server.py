@@ -15,7 +15,7 @@ from commerce_mcp.config import Settings
 from commerce_mcp.services import Services
 
 if TYPE_CHECKING:
-    from commerce_mcp.tools.registry import ServicesProvider, ToolSpec
+    from commerce_mcp.tools.registry import ServicesProvider, ToolCard
 
 INSTRUCTIONS = """\
 commerce-mcp runs a seller's TikTok Shop and Amazon Multi-Channel Fulfillment (MCF) operations.
@@ -45,7 +45,7 @@ def build_server(
     *,
     provider: ServicesProvider | None = None,
     settings: Settings | None = None,
-    visible: Callable[[ToolSpec], bool] | None = None,
+    visible: Callable[[ToolCard], bool] | None = None,
 ) -> MCPServer[Services]:
     """Create the server for ``services`` (default: from the environment).
 
@@ -56,8 +56,9 @@ def build_server(
     """
     from commerce_mcp.tools._arguments import CommerceServer
     from commerce_mcp.tools.confirmation import ConfirmationBook
+    from commerce_mcp.tools.manifest import published_tools
     from commerce_mcp.tools.prompts import register_prompts
-    from commerce_mcp.tools.registry import all_tools, enabled, register_tools
+    from commerce_mcp.tools.registry import enabled, register_tools
 
     if provider is None:
         constant = services or Services.from_env()
@@ -88,7 +89,7 @@ def build_server(
     secret = settings.commerce_mcp_confirmation_secret
     register_tools(
         server,
-        enabled(all_tools(), settings),
+        enabled(published_tools(), settings),
         provider,
         book=ConfirmationBook.for_secret(secret.get_secret_value() if secret else None),
         visible=visible,

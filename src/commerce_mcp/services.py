@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 import tempfile
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -113,6 +112,8 @@ class Services:
                     raise
                 self._store = redis_store
             if self._store is None:
+                import sqlite3
+
                 from commerce_mcp.store.sqlite import SqliteStore
 
                 path = self._database_path()

@@ -31,7 +31,7 @@ def sandbox() -> Iterator[SandboxServers]:
 @pytest.fixture
 async def client(sandbox: SandboxServers) -> AsyncIterator[AmazonMcfClient]:
     sandbox.amazon_faults.clear()
-    settings = Settings(_env_file=None, **sandbox.settings_overrides())  # type: ignore[call-arg]
+    settings = Settings(**sandbox.settings_overrides())
     amazon = AmazonMcfClient.from_settings(settings, store=MemoryStore(), clock=VirtualClock())
     yield amazon
     await amazon.aclose()
@@ -181,7 +181,7 @@ async def test_listing_pages_through_a_fake_that_refuses_extra_parameters() -> N
         for n in range(count):
             body = order_request(f"page-{n:02d}", sku, quantity=1).to_wire()
             fakes.amazon.create_order({**body, "marketplaceId": fakes.amazon.marketplace_id})
-        settings = Settings(_env_file=None, **fakes.settings_overrides())  # type: ignore[call-arg]
+        settings = Settings(**fakes.settings_overrides())
         amazon = AmazonMcfClient.from_settings(settings, store=MemoryStore(), clock=VirtualClock())
         try:
             start = datetime(2020, 1, 1, tzinfo=UTC)

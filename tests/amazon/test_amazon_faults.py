@@ -31,7 +31,7 @@ def sandbox() -> Iterator[SandboxServers]:
 
 
 def make_client(sandbox: SandboxServers, **overrides: str) -> AmazonMcfClient:
-    settings = Settings(_env_file=None, **{**sandbox.settings_overrides(), **overrides})  # type: ignore[arg-type]
+    settings = Settings(**{**sandbox.settings_overrides(), **overrides})
     return AmazonMcfClient.from_settings(settings, store=MemoryStore(), clock=VirtualClock())
 
 
@@ -141,7 +141,7 @@ async def test_expired_token_under_load_refreshes_once(
     limiter = RateLimiter(
         clock, {}, RatePlan(rate=1000.0, burst=1000), start_tokens=1000, send_jitter=0
     )
-    settings = Settings(_env_file=None, **sandbox.settings_overrides())  # type: ignore[arg-type]
+    settings = Settings(**sandbox.settings_overrides())
     client = AmazonMcfClient.from_settings(
         settings, store=MemoryStore(), clock=clock, limiter=limiter
     )
@@ -207,7 +207,7 @@ async def test_429_retry_after_from_the_fake_is_honoured_or_ignored(
 ) -> None:  # matrix row 15, over loopback
     sandbox.amazon_faults.clear()
     clock = VirtualClock()
-    settings = Settings(_env_file=None, **sandbox.settings_overrides())  # type: ignore[arg-type]
+    settings = Settings(**sandbox.settings_overrides())
     amazon = AmazonMcfClient.from_settings(settings, store=MemoryStore(), clock=clock)
     sandbox.amazon_faults.inject("/fba/inventory/v1/summaries", "status", 1, status=429,
                                  body={"errors": [{"code": "QuotaExceeded", "message": "slow"}]},

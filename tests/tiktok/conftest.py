@@ -30,4 +30,4 @@ def sandbox_clock(sandbox: SandboxServers) -> SandboxClock:
 
 @pytest.fixture
 def sandbox_settings(sandbox: SandboxServers) -> Settings:
-    return Settings(_env_file=None, **sandbox.settings_overrides())  # type: ignore[call-arg]
+    return Settings(**sandbox.settings_overrides())

@@ -36,7 +36,7 @@ def sandbox() -> Iterator[SandboxServers]:
 
 
 def _client(sandbox: SandboxServers, store: MemoryStore) -> TikTokShopClient:
-    settings = Settings(_env_file=None, **sandbox.settings_overrides())  # type: ignore[call-arg]
+    settings = Settings(**sandbox.settings_overrides())
     return TikTokShopClient.from_settings(settings, store=store, clock=SandboxClock(sandbox))
 
 

@@ -16,6 +16,7 @@ from tests.support.mcp import connect, error_text, ok, services_for, text_of
 from commerce_mcp.errors import InvalidRequest
 from commerce_mcp.server import build_server
 from commerce_mcp.tools._common import MAX_ERROR_CHARS, ToolResult, cap_error_text, tool_boundary
+from commerce_mcp.tools.manifest import built_server
 
 pytestmark = pytest.mark.anyio
 
@@ -170,9 +171,9 @@ async def test_every_input_schema_bounds_strings_and_lists_and_refuses_extra_key
     assert names["sync_mcf_tracking_to_tiktok"]["order_ids"]["anyOf"][0]["items"]["maxLength"]
 
 
-def test_the_advertised_schema_is_exactly_the_strict_models_schema(sandbox: Any) -> None:
+def test_the_advertised_schema_is_exactly_the_strict_models_schema() -> None:
     """CommerceServer adds additionalProperties to the SDK's schema instead of regenerating it."""
-    server = build_server(services_for(sandbox))
+    server = built_server()
     tools = server._tool_manager.list_tools()  # the SDK's Tool objects; no public accessor exists
     assert tools
     for tool in tools:

@@ -23,7 +23,8 @@ from starlette.types import Receive, Scope, Send
 from commerce_mcp.hosting.principal import current_principal
 from commerce_mcp.server import build_server
 from commerce_mcp.services import Services
-from commerce_mcp.tools.registry import ToolSpec, all_tools, enabled
+from commerce_mcp.tools.manifest import published_tools
+from commerce_mcp.tools.registry import ToolCard, enabled
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +41,7 @@ class TenantApp:
     used: float = field(default_factory=time.monotonic)
 
 
-def scope_allows(spec: ToolSpec) -> bool:
+def scope_allows(spec: ToolCard) -> bool:
     """Whether the caller of the request being handled may see ``spec``: write tools need write scope.
 
     Fails closed: outside an authenticated request (no principal) nothing is visible.
@@ -97,7 +98,7 @@ class TenantApps:
         )
         manager = server.session_manager
         write_tools = frozenset(
-            spec.name for spec in enabled(all_tools(), services.settings) if spec.writes
+            spec.name for spec in enabled(published_tools(), services.settings) if spec.writes
         )
         app = TenantApp(tenant, services, write_tools, manager.handle_request)
         ready = anyio.Event()

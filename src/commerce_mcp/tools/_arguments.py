@@ -13,12 +13,14 @@ for every tool registered on it:
 * every error text a tool call returns is bounded (``_common.MAX_ERROR_CHARS``).
 
 It also carries the registry's per-request visibility check (``tool_visible``): a tool it hides is
-neither listed nor callable, exactly as if it were not registered.
+neither listed nor callable, exactly as if it were not registered. And it lists tools it has not built
+yet (:meth:`CommerceServer.defer_tool`): a tool published from the manifest is registered, argument
+model and all, on its first call, so every call is validated exactly as if it had been built at start.
 """
 
 from __future__ import annotations
 
-import difflib
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -36,6 +38,8 @@ from commerce_mcp.services import Services
 from commerce_mcp.tools._common import cap_error_text
 from commerce_mcp.tools.inputs import unsafe_character
 from commerce_mcp.tools.text import quoted
+
+log = logging.getLogger(__name__)
 
 #: Problems listed in one refusal; the rest are counted. The first few are enough to fix the call, and a
 #: list of 1,000 bad items must not become 1,000 lines.
@@ -107,9 +111,22 @@ class CommerceServer(MCPServer[Services]):
     #: Whether the request being handled may see the tool with this name (set by the registry).
     tool_visible: Callable[[str], bool] = staticmethod(_always)
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        #: Tools listed before they are built: name -> (what tools/list says, what registers it).
+        self._deferred: dict[str, tuple[MCPTool, Callable[[], None]]] = {}
+
+    def defer_tool(self, listed: MCPTool, build: Callable[[], None]) -> None:
+        """List ``listed`` now; ``build`` registers the tool (``add_tool``) before its first call."""
+        self._deferred[listed.name] = (listed, build)
+
     async def list_tools(self) -> list[MCPTool]:
-        """The registered tools this request may see."""
-        return [tool for tool in await super().list_tools() if self.tool_visible(tool.name)]
+        """The tools this request may see: deferred ones as published, then those registered directly."""
+        deferred = [listed for listed, _ in self._deferred.values()]
+        registered = [
+            tool for tool in await super().list_tools() if tool.name not in self._deferred
+        ]
+        return [tool for tool in (*deferred, *registered) if self.tool_visible(tool.name)]
 
     def add_tool(
         self,
@@ -148,6 +165,10 @@ class CommerceServer(MCPServer[Services]):
             # Worded as the SDK words a tool it does not have: a hidden tool does not exist here.
             raise ToolError(cap_error_text(f"Unknown tool: {name}"))
         try:
+            await self._build(name)
+        except Exception as exc:  # a tool that cannot be built is a bug: no internals in the reply
+            raise UnexpectedToolError(f"Error executing tool {name}") from exc
+        try:
             return await super().call_tool(name, arguments, context)
         except UnexpectedToolError as exc:
             raise UnexpectedToolError(cap_error_text(str(exc))) from exc.__cause__
@@ -159,6 +180,36 @@ class CommerceServer(MCPServer[Services]):
             if isinstance(cause, ValidationError) and tool is not None:
                 raise ToolError(explain_invalid_arguments(name, cause, tool.parameters)) from cause
             raise ToolError(cap_error_text(str(exc))) from cause
+
+    def trust_structured_content(self, name: str) -> None:
+        """Publish ``name``'s output schema but skip the SDK's re-validation of each result against
+        its output model: for tools whose structured content is dumped from an instance of it."""
+        tool = self._registered(name)
+        if tool is not None:
+            # The SDK's documented form: a schema without a model is advertised, not re-checked.
+            tool.fn_metadata.output_model = None
+
+    async def _build(self, name: str) -> None:
+        """Register the deferred tool ``name`` if it is not yet; warn if it differs from its listing."""
+        deferred = self._deferred.get(name)
+        if deferred is None or self._registered(name) is not None:
+            return
+        listed, build = deferred
+        build()
+        built = next((t for t in await super().list_tools() if t.name == name), None)
+        if built != listed:
+            # The manifest was not regenerated after a change: calls follow the code, tools/list does not.
+            log.warning(
+                "tool %s is listed from a stale manifest; run `python -m commerce_mcp.tools.manifest`",
+                name,
+            )
+
+    def _tool_input_schema(self, name: str) -> dict[str, Any] | None:
+        """The input schema the SDK checks ``Mcp-Param`` headers against, for a deferred tool too."""
+        deferred = self._deferred.get(name)
+        if deferred is not None and self._registered(name) is None:
+            return deferred[0].input_schema
+        return super()._tool_input_schema(name)
 
     def _registered(self, name: str) -> Tool | None:
         # The SDK exposes registered tools only as wire copies (list_tools); the Tool object that holds
@@ -183,6 +234,8 @@ def _problem(detail: ErrorDetails, schema: Mapping[str, Any]) -> str:
             else f"unknown field '{shown}' in '{parent}'"
         )
         allowed = _property_names(schema, loc[:-1])
+        import difflib  # only a refusal needs it; start-up does not
+
         guess = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
         if guess:
             text += f"; did you mean '{guess[0]}'?"

@@ -3,7 +3,12 @@
 A tool is a plain module-level async function: its first parameter is the :class:`Services` of the
 session calling it, the rest are its typed arguments, and it returns a :class:`Reply` (typed result +
 compact text). It can be called and tested without a server. A :class:`ToolSpec` adds what the server
-needs to publish it (title, toolset, annotations); :func:`register_tools` turns specs into MCP tools.
+needs to publish it (title, toolset, annotations).
+
+A server does not import the tools to list them: :func:`register_tools` publishes each one from the
+checked-in manifest (``tools.manifest``: its :class:`PublishedTool`, what tools/list says plus its
+:class:`ToolCard`) and builds the MCP tool from its spec on the first call, so start-up pays for neither
+the platform clients behind the tool modules nor schema generation.
 
 Injected parameters, filled here and never part of a tool's input schema:
 
@@ -12,20 +17,22 @@ Injected parameters, filled here and never part of a tool's input schema:
 * ``progress`` — reports progress to the client for long reads and writes.
 
 What a session sees is decided here only: the configured toolsets, writes on or off, and a per-request
-``visible(spec)`` hook (e.g. a read-only OAuth scope sees no write tools), consulted both when tools
+``visible(card)`` hook (e.g. a read-only OAuth scope sees no write tools), consulted both when tools
 are listed and when one is called.
 """
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import typing
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass, field
-from typing import Annotated, Any, Literal
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal, TypeVar
 
 from mcp.server.mcpserver import Context
 from mcp.types import CallToolResult, ToolAnnotations
+from mcp.types import Tool as MCPTool
 
 from commerce_mcp.config import Settings
 from commerce_mcp.errors import CommerceError
@@ -45,25 +52,45 @@ ToolFunction = Callable[..., Awaitable[Reply[Any]]]
 INJECTED = ("services", "gate", "progress")
 
 
-@dataclass(frozen=True)
-class ToolSpec:
-    """How one tool function is published: its name is the function's name."""
+@dataclass(frozen=True, kw_only=True)
+class ToolCard:
+    """What decides whether a session sees a tool, known without importing it."""
 
-    fn: ToolFunction
     title: str
     #: None: always listed, whatever the toolsets (get_connection_status).
     toolset: Toolset | None
     annotations: ToolAnnotations
-    name: str = field(default="")
-
-    def __post_init__(self) -> None:
-        if not self.name:
-            object.__setattr__(self, "name", self.fn.__name__)
+    name: str = ""
+    #: The module whose ``TOOLS`` holds the tool's :class:`ToolSpec`.
+    module: str = ""
 
     @property
     def writes(self) -> bool:
         """True for a tool that changes something on a platform (hidden when writes are off)."""
         return self.annotations.read_only_hint is not True
+
+
+@dataclass(frozen=True, kw_only=True)
+class ToolSpec(ToolCard):
+    """A tool function and how it is published: its name is the function's, its module the function's."""
+
+    fn: ToolFunction
+
+    def __post_init__(self) -> None:
+        if not self.name:
+            object.__setattr__(self, "name", self.fn.__name__)
+        if not self.module:
+            object.__setattr__(self, "module", self.fn.__module__)
+
+
+@dataclass(frozen=True, kw_only=True)
+class PublishedTool(ToolCard):
+    """A tool as the manifest publishes it: its card and its tools/list entry (``tools.manifest``)."""
+
+    tool: MCPTool
+
+
+Card = TypeVar("Card", bound=ToolCard)
 
 
 def read_tool(fn: ToolFunction, *, title: str, toolset: Toolset | None) -> ToolSpec:
@@ -113,36 +140,62 @@ def all_tools() -> tuple[ToolSpec, ...]:
     )
 
 
-def enabled(specs: Iterable[ToolSpec], settings: Settings) -> list[ToolSpec]:
-    """The specs the configuration allows: its toolsets, and write tools only when writes are on."""
+def enabled(cards: Iterable[Card], settings: Settings) -> list[Card]:
+    """The tools the configuration allows: its toolsets, and write tools only when writes are on."""
     return [
-        spec
-        for spec in specs
-        if (spec.toolset is None or spec.toolset in settings.toolsets)
-        and (settings.writes_enabled or not spec.writes)
+        card
+        for card in cards
+        if (card.toolset is None or card.toolset in settings.toolsets)
+        and (settings.writes_enabled or not card.writes)
     ]
 
 
 def register_tools(
     server: CommerceServer,
-    specs: Sequence[ToolSpec],
+    published: Sequence[PublishedTool],
     provider: ServicesProvider,
     *,
     book: ConfirmationBook,
-    visible: Callable[[ToolSpec], bool] | None = None,
+    visible: Callable[[ToolCard], bool] | None = None,
 ) -> None:
-    """Publish ``specs`` on ``server``; ``visible`` may hide or refuse any of them per request."""
-    by_name = {spec.name: spec for spec in specs}
-    for spec in specs:
-        server.add_tool(
-            bind(spec, provider, book),
-            name=spec.name,
-            title=spec.title,
-            annotations=spec.annotations,
-        )
+    """List ``published`` on ``server``, each built from its spec on its first call.
+
+    ``visible`` may hide or refuse any of them per request.
+    """
+    by_name = {card.name: card for card in published}
+    for card in published:
+
+        def build(card: ToolCard = card) -> None:
+            add_tool(server, spec_of(card), provider, book)
+
+        server.defer_tool(card.tool, build)
     if visible is not None:
         check = visible
         server.tool_visible = lambda name: name not in by_name or check(by_name[name])
+
+
+def add_tool(
+    server: CommerceServer, spec: ToolSpec, provider: ServicesProvider, book: ConfirmationBook
+) -> None:
+    """Register ``spec`` on ``server`` now (the SDK builds its argument model and schemas)."""
+    server.add_tool(
+        bind(spec, provider, book),
+        name=spec.name,
+        title=spec.title,
+        annotations=spec.annotations,
+    )
+    # The structured content is dumped from the result model the tool returned (``respond``), so the
+    # SDK validating that dump against the same model again costs every call and can find nothing.
+    server.trust_structured_content(spec.name)
+
+
+def spec_of(card: ToolCard) -> ToolSpec:
+    """The spec ``card`` describes, from its module's ``TOOLS`` (importing the module)."""
+    specs: Iterable[ToolSpec] = getattr(importlib.import_module(card.module), "TOOLS", ())
+    for spec in specs:
+        if spec.name == card.name:
+            return spec
+    raise LookupError(f"{card.module}.TOOLS has no tool {card.name!r}; regenerate the manifest")
 
 
 async def services_from(provider: ServicesProvider) -> Services:
@@ -170,7 +223,8 @@ def bind(spec: ToolSpec, provider: ServicesProvider, book: ConfirmationBook) -> 
     params.append(
         inspect.Parameter("ctx", inspect.Parameter.KEYWORD_ONLY, annotation=Context[Any, Any])
     )
-    returns = Annotated[CallToolResult, result_model(spec)]
+    model = result_model(spec)
+    returns = Annotated[CallToolResult, model]
 
     async def call(ctx: Context[Any, Any], **arguments: Any) -> CallToolResult:
         try:
@@ -185,6 +239,8 @@ def bind(spec: ToolSpec, provider: ServicesProvider, book: ConfirmationBook) -> 
         for name in wanted:
             arguments[name] = injected[name]
         reply = await run_bounded(services, spec.name, lambda: fn(**arguments))
+        if not isinstance(reply.result, model):  # what the SDK no longer re-checks (add_tool)
+            raise TypeError(f"{spec.name} returned {type(reply.result).__name__}, not {model}")
         return respond(services, reply.result, reply.text)
 
     call.__name__ = call.__qualname__ = spec.name

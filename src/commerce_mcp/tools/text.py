@@ -12,7 +12,8 @@ import unicodedata
 
 _INVISIBLE = re.compile(
     "[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f"  # C0/C1 controls (tab/newline kept)
-    "\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff\ufff9-\ufffb]"  # zero-width, bidi, BOM, anchors
+    "\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff\ufff9-\ufffb"  # zero-width, bidi, BOM, anchors
+    "\ud800-\udfff]"  # lone surrogates (category Cs): in the pattern, not a per-character loop
 )
 _SPACES = re.compile(r"\s+")
 
@@ -21,9 +22,10 @@ def clean_text(value: str | None, max_chars: int = 200) -> str | None:
     """Strip control/bidi characters, collapse whitespace, cap the length (with an ellipsis)."""
     if value is None:
         return None
-    text = _INVISIBLE.sub("", unicodedata.normalize("NFC", str(value)))
-    text = "".join(ch for ch in text if unicodedata.category(ch) != "Cs")  # lone surrogates
-    text = _SPACES.sub(" ", text).strip()
+    text = str(value)
+    if not text.isascii():  # most marketplace text is: NFC leaves it as it is
+        text = unicodedata.normalize("NFC", text)
+    text = _SPACES.sub(" ", _INVISIBLE.sub("", text)).strip()
     if len(text) > max_chars:
         text = text[: max_chars - 1].rstrip() + "…"
     return text

@@ -1,0 +1,63 @@
+"""Listing tools needs neither the tool modules nor the clients behind them; a first call is as strict."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+from tests.support.mcp import connect, error_text, ok
+
+pytestmark = pytest.mark.anyio
+
+#: Imported by a server that has answered tools/list, in a fresh interpreter: what it loaded.
+_LIST_AND_REPORT = """
+import json, sys
+import anyio
+from commerce_mcp.server import build_server
+from commerce_mcp.services import Services
+server = build_server(Services.from_env())
+assert len(anyio.run(server.list_tools)) >= 20
+print(json.dumps(sorted(sys.modules)))
+"""
+
+
+def test_listing_tools_imports_no_tool_module_client_or_settings_framework(tmp_path: Any) -> None:
+    env = {"PATH": "", "COMMERCE_MCP_ALLOW_WRITES": "true"}
+    proc = subprocess.run(
+        [sys.executable, "-c", _LIST_AND_REPORT],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+        env=env,
+        cwd=tmp_path,  # no .env of the checkout
+    )
+    loaded = set(json.loads(proc.stdout))
+    heavy = {
+        "commerce_mcp.tools.tiktok",
+        "commerce_mcp.tools.amazon",
+        "commerce_mcp.tools.crosschannel",
+        "commerce_mcp.tools.inventory",
+        "commerce_mcp.tiktok.client",
+        "commerce_mcp.amazon.client",
+        "commerce_mcp.crosschannel.fulfill",
+        "sp_api",
+        "httpx",
+        "pydantic_settings",
+    }
+    assert not heavy & loaded, sorted(heavy & loaded)
+
+
+async def test_the_first_call_of_a_tool_validates_exactly_like_later_ones(sandbox: Any) -> None:
+    bad = {"limit": 20, "stauts": "AWAITING_SHIPMENT"}
+    firsts: list[str] = []
+    for _ in range(2):  # two fresh servers: the refusal is each one's first call of the tool
+        async with connect(sandbox) as client:
+            firsts.append(error_text(await client.call_tool("list_tiktok_orders", bad)))
+            again = error_text(await client.call_tool("list_tiktok_orders", bad))
+            ok(await client.call_tool("list_tiktok_orders", {"limit": 1}))
+    assert firsts[0] == firsts[1] == again
+    assert "unknown argument 'stauts'; did you mean 'status'?" in again
