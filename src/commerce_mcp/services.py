@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import tempfile
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -60,6 +60,8 @@ class Services:
     _tempdir: tempfile.TemporaryDirectory[str] | None = None
     #: Services this one borrows from (their store), closed with it.
     closing_too: Services | None = None
+    #: Work a tool call started and a later call may wait for (a stock snapshot), by key.
+    _background: dict[str, asyncio.Task[Any]] = field(default_factory=dict)
 
     @classmethod
     def from_env(cls, *, sandbox: bool = False, **overrides: Any) -> Services:
@@ -90,6 +92,29 @@ class Services:
             merged = {**self.settings.model_dump(), **self.sandbox.settings_overrides()}
             self.settings = Settings(**merged)
         return self.sandbox
+
+    # Background work --------------------------------------------------------------------------
+
+    def start_background(self, key: str, work: Coroutine[Any, Any, Any]) -> None:
+        """Run ``work`` after the current call returns; :meth:`background` finds it until it ends.
+
+        It runs in the caller's context, so inside the caller's deadline; closing the services
+        cancels it. A failure is logged: whoever needs the result does the work again.
+        """
+        task = asyncio.ensure_future(work)
+        self._background[key] = task
+
+        def finished(done: asyncio.Task[Any]) -> None:
+            if self._background.get(key) is done:
+                del self._background[key]
+            if not done.cancelled() and done.exception() is not None:
+                log.warning("background work %s failed: %s", key, done.exception())
+
+        task.add_done_callback(finished)
+
+    def background(self, key: str) -> asyncio.Task[Any] | None:
+        """The unfinished background work started under ``key``, if this process runs it."""
+        return self._background.get(key)
 
     # Store ------------------------------------------------------------------------------------
 
@@ -268,6 +293,10 @@ class Services:
 
     async def aclose(self) -> None:
         """Close clients and the store; stop a sandbox this object started (and ``closing_too``)."""
+        pending = list(self._background.values())
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
         for closer in (self._tiktok, self._amazon, self._store):
             if closer is not None:
                 try:

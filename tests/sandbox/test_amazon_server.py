@@ -212,3 +212,31 @@ async def test_next_token_must_come_alone(http: httpx.AsyncClient, world: Amazon
     ids = [o["sellerFulfillmentOrderId"] for o in first["fulfillmentOrders"]]
     ids += [o["sellerFulfillmentOrderId"] for o in second.json()["payload"]["fulfillmentOrders"]]
     assert len(set(ids)) == world.LIST_PAGE_SIZE + 1
+
+
+@pytest.mark.anyio
+async def test_inventory_honours_the_sku_filters_as_amazons_model_describes(
+    http: httpx.AsyncClient, world: AmazonWorld
+) -> None:
+    """sellerSkus (at most 50) wins over sellerSku; startDateTime makes both ignored."""
+    world.enforce_rate_limits = False
+    headers = await token(http)
+    held = sorted(s.seller_sku for s in build_catalog().all_skus() if s.fba is not None)
+    base = {"granularityType": "Marketplace", "marketplaceIds": credentials.AMAZON_MARKETPLACE_ID,
+            "granularityId": credentials.AMAZON_MARKETPLACE_ID}  # fmt: skip
+
+    async def skus(**params: str) -> list[str]:
+        answer = await http.get("/fba/inventory/v1/summaries", headers=headers,
+                                params={**base, **params})  # fmt: skip
+        assert answer.status_code == 200, answer.text
+        return [s["sellerSku"] for s in answer.json()["payload"]["inventorySummaries"]]
+
+    assert await skus(sellerSkus=",".join(held[:50])) == held[:50]
+    assert await skus(sellerSkus=f"{held[3]},NOT-HELD", sellerSku=held[4]) == [held[3]]
+    assert await skus(sellerSku=held[4]) == [held[4]]
+    changed = await skus(sellerSkus=held[3], startDateTime="2020-01-01T00:00:00Z")
+    assert len(changed) == world.INVENTORY_PAGE_SIZE and changed != [held[3]]
+    too_many = await http.get("/fba/inventory/v1/summaries", headers=headers,
+                              params={**base, "sellerSkus": ",".join(held[:51])})  # fmt: skip
+    assert too_many.status_code == 400
+    assert "at most 50" in too_many.json()["errors"][0]["message"]

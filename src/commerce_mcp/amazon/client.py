@@ -437,7 +437,8 @@ class AmazonMcfClient:
         next_token: str | None = None,
         start_date_time: datetime | None = None,
     ) -> InventoryPage:
-        """One page of FBA inventory with details; more than 50 SKUs are fetched in batches.
+        """One page of FBA inventory with details; more than 50 SKUs are fetched in batches (one
+        call per 50, Amazon's limit for ``sellerSkus``).
 
         With a ``next_token`` the same ``seller_skus``/``start_date_time`` must be passed again
         (Amazon requires startDateTime alongside nextToken). Tokens expire after 30 s.
@@ -467,6 +468,13 @@ class AmazonMcfClient:
     async def _inventory_page(
         self, skus: list[str] | None, next_token: str | None, start: datetime | None
     ) -> InventoryPage:
+        if skus and start is not None:
+            # Amazon would answer every SKU changed since then, silently: ask one question.
+            raise errors.InvalidRequest(
+                "startDateTime makes Amazon ignore sellerSkus: pass seller SKUs or a start time",
+                platform="amazon",
+                operation=_INVENTORY.name,
+            )
         params: dict[str, Any] = {
             "details": "true",
             "granularityType": "Marketplace",

@@ -59,7 +59,12 @@ class StockRow:
 
 @dataclass
 class StockView:
-    """The joined rows, sorted by seller SKU, and the wanted SKUs neither channel knows."""
+    """The joined rows and the wanted SKUs neither channel knows.
+
+    Rows for TikTok SKUs come first, sorted by seller SKU, then FBA stock no TikTok SKU sells, sorted:
+    so the first pages of a listing are known from TikTok's catalogue and a few FBA look-ups, without
+    reading every FBA page (see :func:`catalogue_page`).
+    """
 
     rows: list[StockRow] = field(default_factory=list)
     unknown: list[str] = field(default_factory=list)
@@ -115,20 +120,25 @@ def join(
         flags = flags_for(stock, found) if both else ()
         rows.append(StockRow(sku, amazon, stock, found, flags))
     excluded: list[str] = []
+    fba_only: list[StockRow] = []
     for sku, held in (fba or {}).items():
         if sku in claimed:
             continue
         if sku in (tiktok or {}):
             excluded.append(sku)  # one row per seller SKU: the TikTok one says "not FBA"
             continue
-        rows.append(StockRow(sku, sku, None, held, flags_for(None, held) if both else ()))
-    view = StockView(rows=sorted(rows, key=lambda r: r.seller_sku), excluded=sorted(excluded))
+        fba_only.append(StockRow(sku, sku, None, held, flags_for(None, held) if both else ()))
+    view = StockView(rows=_by_sku(rows) + _by_sku(fba_only), excluded=sorted(excluded))
     if wanted:
         names = set(wanted)
         view.rows = [r for r in view.rows if r.seller_sku in names or r.amazon_sku in names]
         known = {r.seller_sku for r in view.rows} | {r.amazon_sku for r in view.rows if r.fba}
         view.unknown = [s for s in wanted if s not in known]
     return view
+
+
+def _by_sku(rows: list[StockRow]) -> list[StockRow]:
+    return sorted(rows, key=lambda r: r.seller_sku)
 
 
 def fba_stock(summary: InventorySummary) -> FbaStock:
@@ -162,39 +172,47 @@ async def read_tiktok(
     client: TikTokShopClient, shop: Shop, seller_skus: list[str] | None
 ) -> dict[str, TikTokStock]:
     """Available stock per seller SKU: the given SKUs, or every SKU of every product."""
-    product_ids: list[str] = []
+    if seller_skus is None:
+        catalogue = await read_tiktok_catalogue(client, shop)
+        return await read_tiktok_skus(client, shop, list(catalogue.values()))
     sku_ids: list[str] = []
-    batches: list[list[str] | None] = (
-        [
-            seller_skus[i : i + SKU_SEARCH_BATCH]
-            for i in range(0, len(seller_skus), SKU_SEARCH_BATCH)
-        ]
-        if seller_skus
-        else [None]
-    )
-    for batch in batches:
-        token: str | None = None
-        # Every product of a shop: up to MAX_PRODUCT_PAGES pages of 100; a SKU batch: a few pages.
-        guard = PageGuard(max_pages=MAX_PRODUCT_PAGES)
-        while True:
-            page = await client.search_products(
-                shop, seller_skus=batch, page_size=100, page_token=token
-            )
-            for product in page.items:
-                if batch is None:
-                    product_ids.append(product.id)
-                else:
-                    sku_ids += [s.id for s in product.skus if s.seller_sku in batch]
-            token = guard.follow(
-                page.next_page_token, platform="tiktok", operation="search_products"
-            )
-            if token is None:
-                break
-    if not product_ids and not sku_ids:
+    for start in range(0, len(seller_skus), SKU_SEARCH_BATCH):
+        batch = seller_skus[start : start + SKU_SEARCH_BATCH]
+        found = await _search_skus(client, shop, batch)
+        sku_ids += [sku_id for seller_sku, sku_id in found.items() if seller_sku in batch]
+    return await read_tiktok_skus(client, shop, sku_ids)
+
+
+async def read_tiktok_catalogue(client: TikTokShopClient, shop: Shop) -> dict[str, str]:
+    """Every seller SKU the shop lists, with its TikTok SKU id (product search pages, no stock)."""
+    return await _search_skus(client, shop, None)
+
+
+async def _search_skus(
+    client: TikTokShopClient, shop: Shop, seller_skus: list[str] | None
+) -> dict[str, str]:
+    found: dict[str, str] = {}
+    token: str | None = None
+    # Every product of a shop: up to MAX_PRODUCT_PAGES pages of 100; a SKU batch: a few pages.
+    guard = PageGuard(max_pages=MAX_PRODUCT_PAGES)
+    while True:
+        page = await client.search_products(
+            shop, seller_skus=seller_skus, page_size=100, page_token=token
+        )
+        for product in page.items:
+            found.update((s.seller_sku, s.id) for s in product.skus if s.seller_sku)
+        token = guard.follow(page.next_page_token, platform="tiktok", operation="search_products")
+        if token is None:
+            return found
+
+
+async def read_tiktok_skus(
+    client: TikTokShopClient, shop: Shop, sku_ids: list[str]
+) -> dict[str, TikTokStock]:
+    """Available stock per seller SKU for these TikTok SKU ids."""
+    if not sku_ids:
         return {}
-    entries = await client.search_inventory(
-        shop, product_ids=product_ids or None, sku_ids=sku_ids or None
-    )
+    entries = await client.search_inventory(shop, sku_ids=sku_ids)
     return {
         sku.seller_sku: TikTokStock(
             available=sku.total_available_quantity,
@@ -205,3 +223,28 @@ async def read_tiktok(
         for sku in entry.skus
         if sku.seller_sku
     }
+
+
+async def catalogue_page(
+    tiktok: TikTokShopClient,
+    shop: Shop,
+    amazon: AmazonMcfClient,
+    catalogue: dict[str, str],
+    skumap: SkuMap,
+    offset: int,
+    limit: int,
+) -> StockView:
+    """Rows ``offset`` to ``offset + limit`` of the full join, read for those SKUs only.
+
+    The full join lists TikTok SKUs first, in seller-SKU order, so when the catalogue holds more than
+    ``offset + limit`` SKUs these rows are exactly those SKUs: their TikTok stock by SKU id and their
+    FBA stock by ``sellerSkus`` (a call per 50), instead of every FBA page.
+    """
+    if offset + limit > len(catalogue):
+        raise ValueError("the page reaches past the TikTok SKUs: read everything instead")
+    names = sorted(catalogue)[offset : offset + limit]
+    tiktok_stock = await read_tiktok_skus(tiktok, shop, [catalogue[n] for n in names])
+    fba = await read_fba(amazon, amazon_skus_for(names, skumap))
+    view = join(tiktok_stock, fba, skumap)
+    view.rows = [r for r in view.rows if r.tiktok is not None]
+    return view

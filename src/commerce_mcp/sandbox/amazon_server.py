@@ -336,12 +336,15 @@ async def _inventory(request: Request, world: AmazonWorld) -> tuple[int, Any]:
     skus = [sku for sku in skus_raw.split(",") if sku] if skus_raw else None
     if skus is not None and len(skus) > 50:
         raise _bad("sellerSkus", f"{len(skus)} SKUs (at most 50)")
+    if skus is None and query.get("sellerSku"):
+        skus = [query["sellerSku"]]  # sellerSkus, when given, wins over sellerSku
     start = None
     if query.get("startDateTime"):
         try:
             start = parse_timestamp(query["startDateTime"])
         except ValueError:
             raise _Invalid("startDateTime must follow ISO8601") from None
+        skus = None  # Amazon's model: with startDateTime, sellerSkus and sellerSku are ignored
     details = query.get("details", "false").lower() == "true"
     summaries, token = world.inventory_page(seller_skus=skus, start=start, details=details,
                                             next_token=query.get("nextToken"))  # fmt: skip

@@ -3,25 +3,39 @@
 The join and its flags live in :mod:`commerce_mcp.crosschannel.stock` (through COMMERCE_MCP_SKU_MAP);
 this module reads what the configured channels have, then pages and renders. With one channel
 configured the tool still answers for that channel and says why there are no flags.
+
+Paging is cheap. The first page of the plain listing (both channels, no filter) reads TikTok's
+catalogue and the stock of its own SKUs only (FBA ``sellerSkus`` look-ups, not every FBA page), then
+reads everything once in the background into a snapshot (:mod:`commerce_mcp.crosschannel.stock_snapshot`)
+its cursor names; every later page comes from that snapshot without calling the platforms. Other
+first pages (``only_flagged``, ``seller_skus``, one channel) read what they need at once and pin it the
+same way.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+import asyncio
+import hashlib
+import json
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import BaseModel, Field
 
 from commerce_mcp.crosschannel.skumap import SkuMap
 from commerce_mcp.crosschannel.stock import (
     FbaStock,
-    StockRow,
+    StockView,
     TikTokStock,
     amazon_skus_for,
+    catalogue_page,
     join,
     read_fba,
     read_tiktok,
+    read_tiktok_catalogue,
+    read_tiktok_skus,
 )
-from commerce_mcp.errors import NotConfigured
+from commerce_mcp.crosschannel.stock_snapshot import SnapshotRow, SnapshotShelf, StockSnapshot
+from commerce_mcp.errors import CommerceError, InvalidRequest, NotConfigured
 from commerce_mcp.services import Services
 from commerce_mcp.tools._common import Reply, ToolResult
 from commerce_mcp.tools.inputs import refuse_unsafe_text
@@ -35,6 +49,10 @@ from commerce_mcp.tools.paging import (
 )
 from commerce_mcp.tools.registry import Progress, ToolSpec, read_tool
 from commerce_mcp.tools.text import clean_text
+
+if TYPE_CHECKING:
+    from commerce_mcp.tiktok.client import TikTokShopClient
+    from commerce_mcp.tiktok.models import Shop
 
 Channel = Literal["both", "tiktok", "amazon"]
 TOOL = "get_inventory"
@@ -51,7 +69,8 @@ class InventoryResult(ToolResult):
     channels: list[str] = Field(description="Channels that answered")
     notes: list[str] = Field(default_factory=list)
     skus: list[InventoryRow]
-    total_matching: int
+    total_matching: int | None = Field(description="None on a first page read SKU by SKU")
+    as_of: str = Field(description="When this stock was read (UTC); later pages keep it")
     next_cursor: str | None = None
 
 
@@ -92,46 +111,223 @@ async def get_inventory(
     refuse_unsafe_text(seller_skus=seller_skus)
     position = decode_cursor(TOOL, cursor)
     wanted = list(dict.fromkeys(seller_skus)) if seller_skus else None
-    skumap = SkuMap.parse(services.settings.commerce_mcp_sku_map)
-    read = _Reading(services, channel, progress)
-    tiktok, names = await read.tiktok(shop, wanted, detailed=response_format == "detailed")
-    fba = await read.fba(amazon_skus_for(wanted, skumap) if wanted else None)
-    if not read.answered:
-        raise NotConfigured(
-            "TikTok Shop and Amazon",
-            read.missing,
-            message="neither TikTok Shop nor Amazon is configured, so there is no stock to show:"
-            f" set {', '.join(read.missing)}",
-            hint="set one channel's variables or both (get_connection_status lists them),"
-            " or run with --sandbox to try fake data",
+    listing = _Listing(services, channel, wanted, shop, only_flagged, progress)
+    detailed = response_format == "detailed"
+    if position.token is not None:
+        snapshot = await listing.pinned(position.token)
+        return _from_snapshot(services, snapshot, position, limit, only_flagged, detailed)
+    if channel == "both" and wanted is None and not only_flagged:
+        quick = await listing.first_page(limit, detailed)
+        if quick is not None:
+            return quick
+    snapshot = await listing.read_all()
+    snapshot_id = await listing.shelf_keep(snapshot)
+    return _from_snapshot(
+        services, snapshot, PagePosition(snapshot_id, 0), limit, only_flagged, detailed
+    )
+
+
+class _Listing:
+    """One get_inventory listing: its arguments, the snapshot that pins it, and how to read it."""
+
+    def __init__(
+        self,
+        services: Services,
+        channel: Channel,
+        wanted: list[str] | None,
+        shop: str | None,
+        only_flagged: bool,
+        progress: Progress,
+    ) -> None:
+        self.services = services
+        self.channel = channel
+        self.wanted = wanted
+        self.shop = shop
+        self.progress = progress
+        self.skumap = SkuMap.parse(services.settings.commerce_mcp_sku_map)
+        # A cursor is good only for the arguments that decide which rows the list holds.
+        shape = [channel, wanted, shop, only_flagged, services.settings.commerce_mcp_sku_map]
+        self.query = hashlib.sha256(json.dumps(shape).encode()).hexdigest()[:24]
+
+    async def shelf(self) -> SnapshotShelf:
+        return SnapshotShelf(await self.services.store(), self.services.clock)
+
+    async def shelf_keep(self, snapshot: StockSnapshot) -> str:
+        shelf = await self.shelf()
+        snapshot_id = await shelf.reserve(self.query)
+        await shelf.save(snapshot_id, snapshot)
+        return snapshot_id
+
+    async def first_page(self, limit: int, detailed: bool) -> Reply[InventoryResult] | None:
+        """Page 1 from TikTok's catalogue and its own SKUs' stock, while a background read pins the
+        rest; None when that cannot be done (a channel not configured, a catalogue this short)."""
+        await self.progress(0, 2, "reading stock")
+        try:
+            tiktok, amazon = await self.services.tiktok(), await self.services.amazon()
+        except NotConfigured:
+            return None
+        the_shop = await tiktok.resolve_shop(self.shop)
+        catalogue = await read_tiktok_catalogue(tiktok, the_shop)
+        if len(catalogue) <= limit:
+            return None
+        await self.progress(1, 2, "TikTok catalogue read")
+        taken_at = self.services.clock.wall()
+        view = await catalogue_page(tiktok, the_shop, amazon, catalogue, self.skumap, 0, limit)
+        names = await _warehouse_names(tiktok, the_shop) if detailed else {}
+        await self.progress(2, 2, "FBA stock read")
+        shelf = await self.shelf()
+        snapshot_id = await shelf.reserve(self.query)
+        self.services.start_background(snapshot_id, self._keep_all(snapshot_id, catalogue))
+        notes = _notes(view, ["tiktok", "amazon"])
+        notes.append(
+            f"FBA stock no TikTok SKU sells comes after the {len(catalogue)} TikTok SKUs;"
+            " the next page gives the full count"
         )
-    view = join(tiktok, fba, skumap, wanted)
-    notes = read.notes
+        snapshot = _snapshot(self.query, taken_at, ["tiktok", "amazon"], notes, names, view)
+        page = _page(snapshot, PagePosition(snapshot_id, 0), limit, False, total_known=False)
+        return _reply(self.services, page, snapshot, detailed)
+
+    async def _keep_all(self, snapshot_id: str, catalogue: dict[str, str]) -> StockSnapshot:
+        snapshot = await self.read_all(catalogue, quiet=True)
+        await (await self.shelf()).save(snapshot_id, snapshot)
+        return snapshot
+
+    async def pinned(self, snapshot_id: str) -> StockSnapshot:
+        """The snapshot a cursor names: stored, still being read here, or read again now."""
+        shelf = await self.shelf()
+        state, snapshot, query = await shelf.state(snapshot_id)
+        if state == "gone":
+            raise InvalidRequest(
+                f"this cursor's stock snapshot has expired (snapshots last {shelf.ttl / 60:g}"
+                " minutes) or is unknown",
+                hint="call get_inventory again without cursor to start from page 1",
+            )
+        if query != self.query:
+            raise InvalidRequest(
+                "this cursor belongs to a get_inventory call with other arguments",
+                hint="repeat channel, seller_skus, only_flagged and shop exactly as in the call"
+                " that returned it, or omit cursor to start from page 1",
+            )
+        if snapshot is not None:
+            return snapshot
+        running = self.services.background(snapshot_id)
+        if running is not None:
+            try:
+                # Shielded: a cancelled page call must not cancel the read other pages wait for.
+                pinned: StockSnapshot = await asyncio.shield(running)
+                return pinned
+            except CommerceError:
+                pass  # read again below; a second failure is reported to the caller
+        # Being read by another replica, or the read failed: read it here, under the same id.
+        snapshot = await self.read_all()
+        await shelf.save(snapshot_id, snapshot)
+        return snapshot
+
+    async def read_all(
+        self, catalogue: dict[str, str] | None = None, *, quiet: bool = False
+    ) -> StockSnapshot:
+        """Every row the listing can show, read from each channel asked for (``catalogue``: the
+        TikTok SKUs a first page already listed, so later pages follow the same order)."""
+        read = _Reading(self.services, self.channel, _no_progress if quiet else self.progress)
+        taken_at = self.services.clock.wall()
+        tiktok, names = await read.tiktok(self.shop, self.wanted, catalogue)
+        wanted_fba = amazon_skus_for(self.wanted, self.skumap) if self.wanted else None
+        fba = await read.fba(wanted_fba)
+        if not read.answered:
+            raise NotConfigured(
+                "TikTok Shop and Amazon",
+                read.missing,
+                message="neither TikTok Shop nor Amazon is configured, so there is no stock to"
+                f" show: set {', '.join(read.missing)}",
+                hint="set one channel's variables or both (get_connection_status lists them),"
+                " or run with --sandbox to try fake data",
+            )
+        view = join(tiktok, fba, self.skumap, self.wanted)
+        notes = read.notes + _notes(view, read.answered)
+        return _snapshot(self.query, taken_at, read.answered, notes, names, view)
+
+
+def _notes(view: StockView, answered: list[str]) -> list[str]:
+    notes: list[str] = []
     if view.unknown:
         shown = ", ".join(clean_text(s, 60) or "?" for s in view.unknown)
-        notes.append(f"not found on {' or '.join(read.answered)}: {clean_text(shown, 2000)}")
+        notes.append(f"not found on {' or '.join(answered)}: {clean_text(shown, 2000)}")
     if view.excluded:
         excluded = clean_text(", ".join(view.excluded), 400)
         notes.append(f"FBA stock of {excluded} not shown: COMMERCE_MCP_SKU_MAP excludes those SKUs")
-    rows = [_row(r) for r in view.rows if not only_flagged or r.flags]
-    if only_flagged and len(read.answered) < 2:
-        notes.append("only_flagged needs both channels; flags were not computed")
-    chosen = rows[position.offset : position.offset + limit]
-    end = position.offset + limit
-    after = PagePosition(None, end) if end < len(rows) else None
-    result = InventoryResult(
-        channels=read.answered,
+    return notes
+
+
+def _snapshot(
+    query: str,
+    taken_at: float,
+    channels: list[str],
+    notes: list[str],
+    names: dict[str, str],
+    view: StockView,
+) -> StockSnapshot:
+    return StockSnapshot(
+        query=query,
+        taken_at=taken_at,
+        channels=channels,
         notes=notes,
-        skus=chosen,
-        total_matching=len(rows),
+        warehouses=names,
+        rows=[SnapshotRow.of(r) for r in view.rows],
+    )
+
+
+def _from_snapshot(
+    services: Services,
+    snapshot: StockSnapshot,
+    position: PagePosition,
+    limit: int,
+    only_flagged: bool,
+    detailed: bool,
+) -> Reply[InventoryResult]:
+    return _reply(services, _page(snapshot, position, limit, only_flagged), snapshot, detailed)
+
+
+def _page(
+    snapshot: StockSnapshot,
+    position: PagePosition,
+    limit: int,
+    only_flagged: bool,
+    *,
+    total_known: bool = True,
+) -> InventoryResult:
+    """Rows ``offset`` to ``offset + limit`` of the snapshot, and the cursor to the rest."""
+    rows = [r for r in snapshot.rows if not only_flagged or r.flags]
+    notes = list(snapshot.notes)
+    if only_flagged and len(snapshot.channels) < 2:
+        notes.append("only_flagged needs both channels; flags were not computed")
+    end = position.offset + limit
+    more = end < len(rows) or not total_known
+    after = PagePosition(position.token, end) if more else None
+    return InventoryResult(
+        channels=snapshot.channels,
+        notes=notes,
+        skus=[_row(r) for r in rows[position.offset : end]],
+        total_matching=len(rows) if total_known else None,
+        as_of=snapshot.stamp,
         next_cursor=encode_cursor(TOOL, after) if after else None,
     )
+
+
+def _reply(
+    services: Services, result: InventoryResult, snapshot: StockSnapshot, detailed: bool
+) -> Reply[InventoryResult]:
     mapped = {
         clean_text(r.seller_sku, 60) or "?": r.amazon_sku
-        for r in view.rows
+        for r in snapshot.rows
         if r.amazon_sku != r.seller_sku
     }
-    return Reply(result, render(result, response_format == "detailed", names, mapped))
+    age = snapshot.as_of(services.clock.wall())
+    return Reply(result, render(result, detailed, snapshot.warehouses, mapped, age))
+
+
+async def _warehouse_names(client: TikTokShopClient, shop: Shop) -> dict[str, str]:
+    warehouses = await client.get_warehouses(shop)
+    return {w.id: clean_text(w.name, 30) or w.id for w in warehouses}
 
 
 class _Reading:
@@ -148,7 +344,7 @@ class _Reading:
         self.missing: list[str] = []
 
     async def tiktok(
-        self, shop: str | None, wanted: list[str] | None, *, detailed: bool
+        self, shop: str | None, wanted: list[str] | None, catalogue: dict[str, str] | None
     ) -> tuple[dict[str, TikTokStock] | None, dict[str, str]]:
         await self.progress(0, self.steps, "reading stock")
         if self.channel not in ("both", "tiktok"):
@@ -166,12 +362,13 @@ class _Reading:
             await self.progress(1, self.steps, "TikTok stock read")
             return None, {}
         the_shop = await client.resolve_shop(shop)
-        stock = await read_tiktok(client, the_shop, wanted)
+        if catalogue is not None:
+            stock = await read_tiktok_skus(client, the_shop, list(catalogue.values()))
+        else:
+            stock = await read_tiktok(client, the_shop, wanted)
         self.answered.append("tiktok")
-        names: dict[str, str] = {}
-        if detailed:
-            warehouses = await client.get_warehouses(the_shop)
-            names = {w.id: clean_text(w.name, 30) or w.id for w in warehouses}
+        # Kept with the snapshot, so any later page can be detailed.
+        names = await _warehouse_names(client, the_shop)
         await self.progress(1, self.steps, "TikTok stock read")
         return stock, names
 
@@ -196,7 +393,7 @@ class _Reading:
         return stock
 
 
-def _row(row: StockRow) -> InventoryRow:
+def _row(row: SnapshotRow) -> InventoryRow:
     return InventoryRow(
         seller_sku=clean_text(row.seller_sku, 60) or "?",
         tiktok=row.tiktok,
@@ -206,12 +403,21 @@ def _row(row: StockRow) -> InventoryRow:
 
 
 def render(
-    result: InventoryResult, detailed: bool, names: dict[str, str], mapped: dict[str, str | None]
+    result: InventoryResult,
+    detailed: bool,
+    names: dict[str, str],
+    mapped: dict[str, str | None],
+    age: str,
 ) -> str:
     """The compact listing: a head line, notes, one line per SKU, and how to get more."""
+    count = (
+        f"{len(result.skus)} of {result.total_matching}"
+        if result.total_matching is not None
+        else f"first {len(result.skus)}"
+    )
     lines = [
-        f"{len(result.skus)} of {result.total_matching} SKU(s) from"
-        f" {' + '.join(result.channels) or 'no channel'} (fba = fulfillable/inbound/reserved)",
+        f"{count} SKU(s) from {' + '.join(result.channels) or 'no channel'}, {age}"
+        " (fba = fulfillable/inbound/reserved)",
         *(f"note: {n}" for n in result.notes),
         *(render_row(r, detailed, names, mapped) for r in result.skus),
         f"more: call again with cursor={result.next_cursor}"

@@ -1,0 +1,110 @@
+"""Short-lived stock snapshots that let a listing's later pages be served without reading again.
+
+A listing of stock is joined and filtered client-side, so its pages cannot come from the platforms'
+own page tokens (and FBA's expire after 30 s anyway). The first page pins what every later page of
+that listing shows: the joined rows, as of one moment, kept in the state store for ``SNAPSHOT_TTL``
+seconds under a random id the cursor carries. Kept in the store rather than in this process, a
+snapshot is found by whichever replica the next page reaches (hosted mode shares the store; each
+tenant sees only its own through the prefixed view).
+
+The store has no expiry of its own (Redis hashes expire as a whole), so each snapshot has a small
+marker document with its expiry, written first: a marker without its snapshot is a snapshot still
+being built. Expired snapshots are deleted when the next one is saved.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime
+
+from pydantic import BaseModel, Field
+
+from commerce_mcp.crosschannel.stock import FbaStock, StockRow, TikTokStock
+from commerce_mcp.resilience.clock import Clock
+from commerce_mcp.store.base import StateStore
+
+SNAPSHOT_TTL = 300.0
+#: Snapshot documents (large) and their markers (tiny: the expiry), keyed by snapshot id.
+SNAPSHOTS = "stock_snapshots"
+MARKERS = "stock_snapshots.markers"
+
+
+class SnapshotRow(BaseModel):
+    seller_sku: str
+    amazon_sku: str | None
+    tiktok: TikTokStock | None = None
+    fba: FbaStock | None = None
+    flags: list[str] = Field(default_factory=list)
+
+    @classmethod
+    def of(cls, row: StockRow) -> SnapshotRow:
+        return cls(
+            seller_sku=row.seller_sku,
+            amazon_sku=row.amazon_sku,
+            tiktok=row.tiktok,
+            fba=row.fba,
+            flags=list(row.flags),
+        )
+
+
+class StockSnapshot(BaseModel):
+    """One listing's joined rows as of ``taken_at`` (wall seconds), and what the listing says."""
+
+    query: str = Field(description="The arguments that shape the list; a cursor is only for these")
+    taken_at: float
+    channels: list[str]
+    notes: list[str] = Field(default_factory=list)
+    #: TikTok warehouse id -> display name, for detailed pages.
+    warehouses: dict[str, str] = Field(default_factory=dict)
+    rows: list[SnapshotRow]
+
+    @property
+    def stamp(self) -> str:
+        """When the stock was read, as UTC ISO 8601 to the second."""
+        return datetime.fromtimestamp(self.taken_at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    def as_of(self, now: float) -> str:
+        """'stock as of 2026-11-30T08:01:05Z (40 s ago)': how old every figure on the page is."""
+        return f"stock as of {self.stamp} ({max(0, round(now - self.taken_at))} s ago)"
+
+
+class SnapshotShelf:
+    """Saves and finds stock snapshots in one tenant's state store, by id, until they expire."""
+
+    def __init__(self, store: StateStore, clock: Clock, ttl: float = SNAPSHOT_TTL) -> None:
+        self._store = store
+        self._clock = clock
+        self.ttl = ttl
+
+    async def reserve(self, query: str) -> str:
+        """A new snapshot id, marked as being built for ``query`` (so a cursor can name it now)."""
+        snapshot_id = secrets.token_urlsafe(16)
+        marker = {"query": query, "expires": self._clock.wall() + self.ttl}
+        await self._store.put(MARKERS, snapshot_id, marker)
+        return snapshot_id
+
+    async def save(self, snapshot_id: str, snapshot: StockSnapshot) -> None:
+        """Store the snapshot under a reserved id; it expires ``ttl`` from now."""
+        await self._store.put(SNAPSHOTS, snapshot_id, snapshot.model_dump(mode="json"))
+        marker = {"query": snapshot.query, "expires": self._clock.wall() + self.ttl}
+        await self._store.put(MARKERS, snapshot_id, marker)
+        await self._prune()
+
+    async def state(self, snapshot_id: str) -> tuple[str, StockSnapshot | None, str | None]:
+        """``("ready", snapshot, query)``, ``("building", None, query)`` or ``("gone", None, None)``
+        for an id that is unknown or whose snapshot has expired."""
+        marker = await self._store.get(MARKERS, snapshot_id)
+        if marker is None or self._clock.wall() >= float(marker.get("expires", 0)):
+            return "gone", None, None
+        query = str(marker.get("query"))
+        document = await self._store.get(SNAPSHOTS, snapshot_id)
+        if document is None:
+            return "building", None, query
+        return "ready", StockSnapshot.model_validate(document), query
+
+    async def _prune(self) -> None:
+        now = self._clock.wall()
+        for snapshot_id, marker in await self._store.list(MARKERS):
+            if now >= float(marker.get("expires", 0)):
+                await self._store.delete(SNAPSHOTS, snapshot_id)
+                await self._store.delete(MARKERS, snapshot_id)
