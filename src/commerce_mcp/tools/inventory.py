@@ -69,7 +69,9 @@ class InventoryResult(ToolResult):
     channels: list[str] = Field(description="Channels that answered")
     notes: list[str] = Field(default_factory=list)
     skus: list[InventoryRow]
-    total_matching: int | None = Field(description="None on a first page read SKU by SKU")
+    total_matching: int | None = Field(
+        description="None on page 1 of the full list: FBA-only SKUs not yet counted"
+    )
     as_of: str = Field(description="When this stock was read (UTC); later pages keep it")
     next_cursor: str | None = None
 
