@@ -12,6 +12,7 @@ BENCHMARKS: tuple[str, ...] = (
     "startup",
     "overhead",
     "throughput",
+    "paging",
     "scaling",
     "scaleout",
     "tokens",

@@ -6,7 +6,9 @@ import pytest
 
 from commerce_mcp.crosschannel.stock import FbaStock, StockRow, TikTokStock
 from commerce_mcp.crosschannel.stock_snapshot import (
+    CHUNK_ROWS,
     MARKERS,
+    ROWS,
     SNAPSHOTS,
     SnapshotRow,
     SnapshotShelf,
@@ -19,10 +21,14 @@ from commerce_mcp.store.prefixed import PrefixedStore
 pytestmark = pytest.mark.anyio
 
 
-def _snapshot(query: str, taken_at: float) -> StockSnapshot:
-    row = StockRow("SKU-1", "SKU-1", TikTokStock(available=5), FbaStock(fulfillable=2), ("x",))
+def _snapshot(query: str, taken_at: float, rows: int = 1) -> StockSnapshot:
+    made = [
+        StockRow(f"SKU-{n:04d}", f"SKU-{n:04d}", TikTokStock(available=n), FbaStock(fulfillable=2),
+                 ("x",))
+        for n in range(rows)
+    ]  # fmt: skip
     return StockSnapshot(query=query, taken_at=taken_at, channels=["tiktok", "amazon"],
-                         rows=[SnapshotRow.of(row)])  # fmt: skip
+                         rows=[SnapshotRow.of(row) for row in made])  # fmt: skip
 
 
 async def test_a_reserved_snapshot_is_building_then_ready_then_gone() -> None:
@@ -32,9 +38,10 @@ async def test_a_reserved_snapshot_is_building_then_ready_then_gone() -> None:
     assert await shelf.state(snapshot_id) == ("building", None, "q")
     clock.advance(10)
     await shelf.save(snapshot_id, _snapshot("q", clock.wall()))
-    state, found, query = await shelf.state(snapshot_id)
-    assert (state, query) == ("ready", "q") and found is not None
-    assert found.rows[0].flags == ["x"] and found.rows[0].fba == FbaStock(fulfillable=2)
+    state, head, query = await shelf.state(snapshot_id)
+    assert (state, query) == ("ready", "q") and head is not None and head.count == 1
+    [row] = await shelf.rows(snapshot_id, 0, 20)
+    assert row.flags == ["x"] and row.fba == FbaStock(fulfillable=2)
     clock.advance(299)  # the snapshot lives ttl from when it was saved
     assert (await shelf.state(snapshot_id))[0] == "ready"
     clock.advance(1)
@@ -42,16 +49,33 @@ async def test_a_reserved_snapshot_is_building_then_ready_then_gone() -> None:
     assert await shelf.state("never-issued") == ("gone", None, None)
 
 
+async def test_a_page_reads_only_the_chunks_that_hold_its_rows() -> None:
+    clock, store = VirtualClock(), MemoryStore()
+    shelf = SnapshotShelf(store, clock)
+    snapshot_id = await shelf.reserve("q")
+    await shelf.save(snapshot_id, _snapshot("q", clock.wall(), rows=CHUNK_ROWS * 2 + 50))
+    assert len(await store.list(ROWS)) == 3
+    rows = await shelf.rows(snapshot_id, CHUNK_ROWS - 5, CHUNK_ROWS + 5)
+    assert [r.seller_sku for r in rows] == [f"SKU-{n:04d}" for n in range(95, 105)]
+    assert [r.seller_sku for r in await shelf.rows(snapshot_id, 245, 270)] == [
+        f"SKU-{n:04d}" for n in range(245, 250)
+    ]
+    assert await shelf.rows(snapshot_id, 250, 275) == []
+
+
 async def test_saving_a_snapshot_deletes_the_expired_ones() -> None:
     clock, store = VirtualClock(), MemoryStore()
     shelf = SnapshotShelf(store, clock, ttl=60)
     old = await shelf.reserve("q")
-    await shelf.save(old, _snapshot("q", clock.wall()))
+    await shelf.save(old, _snapshot("q", clock.wall(), rows=CHUNK_ROWS + 1))
+    unfinished = await shelf.reserve("q")
     clock.advance(61)
     new = await shelf.reserve("q")
     await shelf.save(new, _snapshot("q", clock.wall()))
     assert [key for key, _ in await store.list(SNAPSHOTS)] == [new]
     assert [key for key, _ in await store.list(MARKERS)] == [new]
+    assert [key for key, _ in await store.list(ROWS)] == [f"{new}.0"]
+    assert unfinished != new
 
 
 async def test_another_tenant_cannot_find_a_snapshot() -> None:

@@ -24,8 +24,11 @@ from commerce_mcp.resilience.clock import Clock
 from commerce_mcp.store.base import StateStore
 
 SNAPSHOT_TTL = 300.0
-#: Snapshot documents (large) and their markers (tiny: the expiry), keyed by snapshot id.
+#: Rows per stored chunk: a page reads one or two chunks, whatever the size of the catalogue.
+CHUNK_ROWS = 100
+#: Snapshot heads, their rows in chunks (keyed ``<id>.<n>``), and markers (tiny: the expiry).
 SNAPSHOTS = "stock_snapshots"
+ROWS = "stock_snapshots.rows"
 MARKERS = "stock_snapshots.markers"
 
 
@@ -47,8 +50,8 @@ class SnapshotRow(BaseModel):
         )
 
 
-class StockSnapshot(BaseModel):
-    """One listing's joined rows as of ``taken_at`` (wall seconds), and what the listing says."""
+class SnapshotHead(BaseModel):
+    """What a listing says besides its rows: when it was read, from where, and how many rows."""
 
     query: str = Field(description="The arguments that shape the list; a cursor is only for these")
     taken_at: float
@@ -56,7 +59,7 @@ class StockSnapshot(BaseModel):
     notes: list[str] = Field(default_factory=list)
     #: TikTok warehouse id -> display name, for detailed pages.
     warehouses: dict[str, str] = Field(default_factory=dict)
-    rows: list[SnapshotRow]
+    count: int = 0
 
     @property
     def stamp(self) -> str:
@@ -66,6 +69,15 @@ class StockSnapshot(BaseModel):
     def as_of(self, now: float) -> str:
         """'stock as of 2026-11-30T08:01:05Z (40 s ago)': how old every figure on the page is."""
         return f"stock as of {self.stamp} ({max(0, round(now - self.taken_at))} s ago)"
+
+
+class StockSnapshot(SnapshotHead):
+    """One listing's rows (exactly those it shows, in order) as of ``taken_at`` (wall seconds)."""
+
+    rows: list[SnapshotRow]
+
+    def head(self) -> SnapshotHead:
+        return SnapshotHead(**self.model_dump(exclude={"rows", "count"}), count=len(self.rows))
 
 
 class SnapshotShelf:
@@ -84,14 +96,26 @@ class SnapshotShelf:
         return snapshot_id
 
     async def save(self, snapshot_id: str, snapshot: StockSnapshot) -> None:
-        """Store the snapshot under a reserved id; it expires ``ttl`` from now."""
-        await self._store.put(SNAPSHOTS, snapshot_id, snapshot.model_dump(mode="json"))
-        marker = {"query": snapshot.query, "expires": self._clock.wall() + self.ttl}
+        """Store the snapshot under a reserved id; it expires ``ttl`` from now.
+
+        The marker (which says how many chunks to delete) goes first, the head last: a head found
+        means every chunk is there.
+        """
+        marker = {
+            "query": snapshot.query,
+            "expires": self._clock.wall() + self.ttl,
+            "chunks": -(-len(snapshot.rows) // CHUNK_ROWS),
+        }
         await self._store.put(MARKERS, snapshot_id, marker)
+        for start in range(0, len(snapshot.rows), CHUNK_ROWS):
+            chunk = snapshot.rows[start : start + CHUNK_ROWS]
+            rows = {"rows": [row.model_dump(mode="json") for row in chunk]}
+            await self._store.put(ROWS, f"{snapshot_id}.{start // CHUNK_ROWS}", rows)
+        await self._store.put(SNAPSHOTS, snapshot_id, snapshot.head().model_dump(mode="json"))
         await self._prune()
 
-    async def state(self, snapshot_id: str) -> tuple[str, StockSnapshot | None, str | None]:
-        """``("ready", snapshot, query)``, ``("building", None, query)`` or ``("gone", None, None)``
+    async def state(self, snapshot_id: str) -> tuple[str, SnapshotHead | None, str | None]:
+        """``("ready", head, query)``, ``("building", None, query)`` or ``("gone", None, None)``
         for an id that is unknown or whose snapshot has expired."""
         marker = await self._store.get(MARKERS, snapshot_id)
         if marker is None or self._clock.wall() >= float(marker.get("expires", 0)):
@@ -100,11 +124,27 @@ class SnapshotShelf:
         document = await self._store.get(SNAPSHOTS, snapshot_id)
         if document is None:
             return "building", None, query
-        return "ready", StockSnapshot.model_validate(document), query
+        return "ready", SnapshotHead.model_validate(document), query
+
+    async def rows(self, snapshot_id: str, start: int, stop: int) -> list[SnapshotRow]:
+        """Rows ``start`` to ``stop`` of a ready snapshot, reading only the chunks that hold them."""
+        found: list[SnapshotRow] = []
+        first, last = start // CHUNK_ROWS, max(start, stop - 1) // CHUNK_ROWS
+        for number in range(first, last + 1):
+            chunk = await self._store.get(ROWS, f"{snapshot_id}.{number}")
+            if chunk is None:
+                break  # past the last chunk
+            offset = number * CHUNK_ROWS
+            for index, row in enumerate(chunk["rows"], start=offset):
+                if start <= index < stop:
+                    found.append(SnapshotRow.model_validate(row))
+        return found
 
     async def _prune(self) -> None:
         now = self._clock.wall()
         for snapshot_id, marker in await self._store.list(MARKERS):
             if now >= float(marker.get("expires", 0)):
+                for number in range(int(marker.get("chunks", 0))):
+                    await self._store.delete(ROWS, f"{snapshot_id}.{number}")
                 await self._store.delete(SNAPSHOTS, snapshot_id)
                 await self._store.delete(MARKERS, snapshot_id)

@@ -24,6 +24,7 @@ from pydantic import BaseModel, Field
 from commerce_mcp.crosschannel.skumap import SkuMap
 from commerce_mcp.crosschannel.stock import (
     FbaStock,
+    StockRow,
     StockView,
     TikTokStock,
     amazon_skus_for,
@@ -34,7 +35,12 @@ from commerce_mcp.crosschannel.stock import (
     read_tiktok_catalogue,
     read_tiktok_skus,
 )
-from commerce_mcp.crosschannel.stock_snapshot import SnapshotRow, SnapshotShelf, StockSnapshot
+from commerce_mcp.crosschannel.stock_snapshot import (
+    SnapshotHead,
+    SnapshotRow,
+    SnapshotShelf,
+    StockSnapshot,
+)
 from commerce_mcp.errors import CommerceError, InvalidRequest, NotConfigured
 from commerce_mcp.services import Services
 from commerce_mcp.tools._common import Reply, ToolResult
@@ -116,16 +122,17 @@ async def get_inventory(
     listing = _Listing(services, channel, wanted, shop, only_flagged, progress)
     detailed = response_format == "detailed"
     if position.token is not None:
-        snapshot = await listing.pinned(position.token)
-        return _from_snapshot(services, snapshot, position, limit, only_flagged, detailed)
+        head = await listing.pinned(position.token)
+        rows = await listing.rows(position.token, head, position.offset, position.offset + limit)
+        return _reply(services, head, rows, position, limit, detailed)
     if channel == "both" and wanted is None and not only_flagged:
         quick = await listing.first_page(limit, detailed)
         if quick is not None:
             return quick
     snapshot = await listing.read_all()
-    snapshot_id = await listing.shelf_keep(snapshot)
-    return _from_snapshot(
-        services, snapshot, PagePosition(snapshot_id, 0), limit, only_flagged, detailed
+    snapshot_id = await listing.keep(snapshot)
+    return _reply(
+        services, snapshot, snapshot.rows[:limit], PagePosition(snapshot_id, 0), limit, detailed
     )
 
 
@@ -145,6 +152,7 @@ class _Listing:
         self.channel = channel
         self.wanted = wanted
         self.shop = shop
+        self.only_flagged = only_flagged
         self.progress = progress
         self.skumap = SkuMap.parse(services.settings.commerce_mcp_sku_map)
         # A cursor is good only for the arguments that decide which rows the list holds.
@@ -154,7 +162,8 @@ class _Listing:
     async def shelf(self) -> SnapshotShelf:
         return SnapshotShelf(await self.services.store(), self.services.clock)
 
-    async def shelf_keep(self, snapshot: StockSnapshot) -> str:
+    async def keep(self, snapshot: StockSnapshot) -> str:
+        """Pin a snapshot read in full; the id for its cursors."""
         shelf = await self.shelf()
         snapshot_id = await shelf.reserve(self.query)
         await shelf.save(snapshot_id, snapshot)
@@ -177,27 +186,26 @@ class _Listing:
         view = await catalogue_page(tiktok, the_shop, amazon, catalogue, self.skumap, 0, limit)
         names = await _warehouse_names(tiktok, the_shop) if detailed else {}
         await self.progress(2, 2, "FBA stock read")
-        shelf = await self.shelf()
-        snapshot_id = await shelf.reserve(self.query)
+        snapshot_id = await (await self.shelf()).reserve(self.query)
         self.services.start_background(snapshot_id, self._keep_all(snapshot_id, catalogue))
         notes = _notes(view, ["tiktok", "amazon"])
         notes.append(
             f"FBA stock no TikTok SKU sells comes after the {len(catalogue)} TikTok SKUs;"
             " the next page gives the full count"
         )
-        snapshot = _snapshot(self.query, taken_at, ["tiktok", "amazon"], notes, names, view)
-        page = _page(snapshot, PagePosition(snapshot_id, 0), limit, False, total_known=False)
-        return _reply(self.services, page, snapshot, detailed)
+        page = _snapshot(self.query, taken_at, ["tiktok", "amazon"], notes, names, view.rows)
+        position = PagePosition(snapshot_id, 0)
+        return _reply(self.services, page, page.rows, position, limit, detailed, total_known=False)
 
     async def _keep_all(self, snapshot_id: str, catalogue: dict[str, str]) -> StockSnapshot:
         snapshot = await self.read_all(catalogue, quiet=True)
         await (await self.shelf()).save(snapshot_id, snapshot)
         return snapshot
 
-    async def pinned(self, snapshot_id: str) -> StockSnapshot:
+    async def pinned(self, snapshot_id: str) -> SnapshotHead:
         """The snapshot a cursor names: stored, still being read here, or read again now."""
         shelf = await self.shelf()
-        state, snapshot, query = await shelf.state(snapshot_id)
+        state, head, query = await shelf.state(snapshot_id)
         if state == "gone":
             raise InvalidRequest(
                 f"this cursor's stock snapshot has expired (snapshots last {shelf.ttl / 60:g}"
@@ -210,8 +218,8 @@ class _Listing:
                 hint="repeat channel, seller_skus, only_flagged and shop exactly as in the call"
                 " that returned it, or omit cursor to start from page 1",
             )
-        if snapshot is not None:
-            return snapshot
+        if head is not None:
+            return head
         running = self.services.background(snapshot_id)
         if running is not None:
             try:
@@ -225,11 +233,19 @@ class _Listing:
         await shelf.save(snapshot_id, snapshot)
         return snapshot
 
+    async def rows(
+        self, snapshot_id: str, head: SnapshotHead, start: int, stop: int
+    ) -> list[SnapshotRow]:
+        """A page's rows: from the snapshot in hand, or the stored chunks that hold them."""
+        if isinstance(head, StockSnapshot):
+            return head.rows[start:stop]
+        return await (await self.shelf()).rows(snapshot_id, start, stop)
+
     async def read_all(
         self, catalogue: dict[str, str] | None = None, *, quiet: bool = False
     ) -> StockSnapshot:
-        """Every row the listing can show, read from each channel asked for (``catalogue``: the
-        TikTok SKUs a first page already listed, so later pages follow the same order)."""
+        """Every row the listing shows, read from each channel asked for (``catalogue``: the TikTok
+        SKUs a first page already listed, so later pages follow the same order)."""
         read = _Reading(self.services, self.channel, _no_progress if quiet else self.progress)
         taken_at = self.services.clock.wall()
         tiktok, names = await read.tiktok(self.shop, self.wanted, catalogue)
@@ -246,7 +262,10 @@ class _Listing:
             )
         view = join(tiktok, fba, self.skumap, self.wanted)
         notes = read.notes + _notes(view, read.answered)
-        return _snapshot(self.query, taken_at, read.answered, notes, names, view)
+        if self.only_flagged and len(read.answered) < 2:
+            notes.append("only_flagged needs both channels; flags were not computed")
+        shown = [r for r in view.rows if not self.only_flagged or r.flags]
+        return _snapshot(self.query, taken_at, read.answered, notes, names, shown)
 
 
 def _notes(view: StockView, answered: list[str]) -> list[str]:
@@ -266,7 +285,7 @@ def _snapshot(
     channels: list[str],
     notes: list[str],
     names: dict[str, str],
-    view: StockView,
+    rows: list[StockRow],
 ) -> StockSnapshot:
     return StockSnapshot(
         query=query,
@@ -274,57 +293,40 @@ def _snapshot(
         channels=channels,
         notes=notes,
         warehouses=names,
-        rows=[SnapshotRow.of(r) for r in view.rows],
-    )
-
-
-def _from_snapshot(
-    services: Services,
-    snapshot: StockSnapshot,
-    position: PagePosition,
-    limit: int,
-    only_flagged: bool,
-    detailed: bool,
-) -> Reply[InventoryResult]:
-    return _reply(services, _page(snapshot, position, limit, only_flagged), snapshot, detailed)
-
-
-def _page(
-    snapshot: StockSnapshot,
-    position: PagePosition,
-    limit: int,
-    only_flagged: bool,
-    *,
-    total_known: bool = True,
-) -> InventoryResult:
-    """Rows ``offset`` to ``offset + limit`` of the snapshot, and the cursor to the rest."""
-    rows = [r for r in snapshot.rows if not only_flagged or r.flags]
-    notes = list(snapshot.notes)
-    if only_flagged and len(snapshot.channels) < 2:
-        notes.append("only_flagged needs both channels; flags were not computed")
-    end = position.offset + limit
-    more = end < len(rows) or not total_known
-    after = PagePosition(position.token, end) if more else None
-    return InventoryResult(
-        channels=snapshot.channels,
-        notes=notes,
-        skus=[_row(r) for r in rows[position.offset : end]],
-        total_matching=len(rows) if total_known else None,
-        as_of=snapshot.stamp,
-        next_cursor=encode_cursor(TOOL, after) if after else None,
+        rows=[SnapshotRow.of(r) for r in rows],
+        count=len(rows),
     )
 
 
 def _reply(
-    services: Services, result: InventoryResult, snapshot: StockSnapshot, detailed: bool
+    services: Services,
+    head: SnapshotHead,
+    rows: list[SnapshotRow],
+    position: PagePosition,
+    limit: int,
+    detailed: bool,
+    *,
+    total_known: bool = True,
 ) -> Reply[InventoryResult]:
+    """One page of a pinned listing: its rows, the cursor to the rest, and the text."""
+    end = position.offset + limit
+    more = end < head.count or not total_known
+    after = PagePosition(position.token, end) if more else None
+    result = InventoryResult(
+        channels=head.channels,
+        notes=list(head.notes),
+        skus=[_row(r) for r in rows],
+        total_matching=head.count if total_known else None,
+        as_of=head.stamp,
+        next_cursor=encode_cursor(TOOL, after) if after else None,
+    )
     mapped = {
         clean_text(r.seller_sku, 60) or "?": r.amazon_sku
-        for r in snapshot.rows
+        for r in rows
         if r.amazon_sku != r.seller_sku
     }
-    age = snapshot.as_of(services.clock.wall())
-    return Reply(result, render(result, detailed, snapshot.warehouses, mapped, age))
+    age = head.as_of(services.clock.wall())
+    return Reply(result, render(result, detailed, head.warehouses, mapped, age))
 
 
 async def _warehouse_names(client: TikTokShopClient, shop: Shop) -> dict[str, str]:
