@@ -6,6 +6,7 @@ Requests are counted where they arrive (the sandbox's request logs), never timed
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ from tests.support.sandbox import live_services
 
 from commerce_mcp.resilience.clock import SystemClock
 from commerce_mcp.sandbox.catalog import build_catalog
-from commerce_mcp.tools.paging import PagePosition, encode_cursor
+from commerce_mcp.tools.paging import PagePosition, decode_cursor, encode_cursor
 
 pytestmark = pytest.mark.anyio
 
@@ -169,3 +170,24 @@ async def test_a_snapshot_another_server_never_finished_is_read_again(
         )
     assert [r["seller_sku"] for r in second["skus"]] == _tiktok_skus()[25:50]
     assert second["total_matching"] == len(_tiktok_skus()) + len(build_catalog().amazon_only)
+
+
+async def test_a_page_continues_after_the_sku_shown_last_whatever_the_offset(
+    sandbox: Any,
+) -> None:
+    """Page 1 of the plain listing is read before its snapshot; should they disagree on a row
+    before the cursor's offset, the next page neither skips nor repeats a SKU."""
+    args: dict[str, Any] = {"only_flagged": True, "limit": 10}
+    async with connect(sandbox) as client:
+        first = ok(await client.call_tool("get_inventory", args))
+        cursor = first["next_cursor"]
+        honest = ok(await client.call_tool("get_inventory", {**args, "cursor": cursor}))
+        position = decode_cursor("get_inventory", cursor)
+        shifted = []
+        for offset in (position.offset - 3, position.offset + 4):
+            moved = encode_cursor("get_inventory", replace(position, offset=offset))
+            shifted.append(ok(await client.call_tool("get_inventory", {**args, "cursor": moved})))
+    assert position.anchor == first["skus"][-1]["seller_sku"]
+    for page in shifted:
+        assert page["skus"] == honest["skus"]
+        assert page["next_cursor"] == honest["next_cursor"]

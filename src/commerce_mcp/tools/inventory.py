@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+from dataclasses import replace
 from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import BaseModel, Field
@@ -123,7 +124,7 @@ async def get_inventory(
     detailed = response_format == "detailed"
     if position.token is not None:
         head = await listing.pinned(position.token)
-        rows = await listing.rows(position.token, head, position.offset, position.offset + limit)
+        position, rows = await listing.page_after(position, head, limit)
         return _reply(services, head, rows, position, limit, detailed)
     if channel == "both" and wanted is None and not only_flagged:
         quick = await listing.first_page(limit, detailed)
@@ -233,10 +234,32 @@ class _Listing:
         await shelf.save(snapshot_id, snapshot)
         return snapshot
 
-    async def rows(
+    async def page_after(
+        self, position: PagePosition, head: SnapshotHead, limit: int
+    ) -> tuple[PagePosition, list[SnapshotRow]]:
+        """The rows after the last one the previous page showed (the cursor's anchor).
+
+        Normally that row sits just before the cursor's offset. Page 1 of the plain listing was read
+        SKU by SKU, before the snapshot: should the snapshot hold a row more or less before that
+        point, the page still continues right after the SKU shown last, never skipping one.
+        """
+        assert position.token is not None
+        start = position.offset
+        if position.anchor is None or start == 0:
+            return position, await self._rows(position.token, head, start, start + limit)
+        window = await self._rows(position.token, head, start - 1, start + limit)
+        if window and window[0].seller_sku == position.anchor:
+            return position, window[1:]
+        everything = await self._rows(position.token, head, 0, head.count)
+        names = [r.seller_sku for r in everything]
+        if position.anchor in names:
+            start = names.index(position.anchor) + 1
+        return replace(position, offset=start), everything[start : start + limit]
+
+    async def _rows(
         self, snapshot_id: str, head: SnapshotHead, start: int, stop: int
     ) -> list[SnapshotRow]:
-        """A page's rows: from the snapshot in hand, or the stored chunks that hold them."""
+        """Rows from the snapshot in hand, or from the stored chunks that hold them."""
         if isinstance(head, StockSnapshot):
             return head.rows[start:stop]
         return await (await self.shelf()).rows(snapshot_id, start, stop)
@@ -311,7 +334,9 @@ def _reply(
     """One page of a pinned listing: its rows, the cursor to the rest, and the text."""
     end = position.offset + limit
     more = end < head.count or not total_known
-    after = PagePosition(position.token, end) if more else None
+    # The anchor (the SKU shown last) lets the next page continue after it whatever its offset.
+    last = rows[-1].seller_sku if rows else None
+    after = PagePosition(position.token, end, last) if more else None
     result = InventoryResult(
         channels=head.channels,
         notes=list(head.notes),
