@@ -170,8 +170,20 @@ async def _script(run: _Runner, sandbox: SandboxServers) -> None:
     )
 
     run.begin("Compare TikTok Shop stock with the stock Amazon FBA can ship")
-    inventory = await run.call("get_inventory", only_flagged=True, limit=50)
-    run.finish(*_inventory_outcome(inventory))
+    inventory = await run.call("get_inventory", only_flagged=True, limit=100)
+    flagged, pages = list(inventory.get("skus") or []), 1
+    while inventory.get("next_cursor"):
+        # Later pages come from the snapshot the first one pinned: no platform is asked again.
+        inventory = await run.call(
+            "get_inventory",
+            shown="→ get_inventory only_flagged=true limit=100 cursor=…  (the next pages)",
+            only_flagged=True,
+            limit=100,
+            cursor=inventory["next_cursor"],
+        )
+        flagged += inventory.get("skus") or []
+        pages += 1
+    run.finish(*_inventory_outcome(flagged, pages))
 
     run.begin("Ask Amazon whether FBA can ship these orders (a preview: nothing is created)")
     chosen: dict[str, Any] | None = None
@@ -336,13 +348,15 @@ _FLAG_WORDS = {
 }
 
 
-def _inventory_outcome(inventory: dict[str, Any]) -> list[str]:
-    skus = inventory.get("skus") or []
+def _inventory_outcome(skus: list[dict[str, Any]], pages: int) -> list[str]:
     if not skus:
         return ["Nothing needs a look: TikTok Shop and FBA stock agree."]
     counts = Counter(flag for sku in skus for flag in sku.get("flags", []))
     parts = [f"{counts[flag]} {words}" for flag, words in _FLAG_WORDS.items() if counts[flag]]
-    lines = [f"Of the first {len(skus)} SKUs that need a look: " + ", ".join(parts) + "."]
+    lines = [
+        f"{len(skus)} SKUs need a look ({pages} pages; stock read once, the later pages"
+        " from its snapshot): " + ", ".join(parts) + "."
+    ]
     risky = next((s for s in skus if "oversell_risk" in s.get("flags", [])), None)
     if risky:
         lines.append(

@@ -173,7 +173,6 @@ class _Listing:
     async def first_page(self, limit: int, detailed: bool) -> Reply[InventoryResult] | None:
         """Page 1 from TikTok's catalogue and its own SKUs' stock, while a background read pins the
         rest; None when that cannot be done (a channel not configured, a catalogue this short)."""
-        await self.progress(0, 2, "reading stock")
         try:
             tiktok, amazon = await self.services.tiktok(), await self.services.amazon()
         except NotConfigured:
@@ -182,6 +181,7 @@ class _Listing:
         catalogue = await read_tiktok_catalogue(tiktok, the_shop)
         if len(catalogue) <= limit:
             return None
+        # Progress only once this path is taken: the full read reports its own from 0.
         await self.progress(1, 2, "TikTok catalogue read")
         taken_at = self.services.clock.wall()
         view = await catalogue_page(tiktok, the_shop, amazon, catalogue, self.skumap, 0, limit)
