@@ -57,7 +57,10 @@ class SnapshotHead(BaseModel):
     taken_at: float
     channels: list[str]
     notes: list[str] = Field(default_factory=list)
-    #: TikTok warehouse id -> display name, for detailed pages.
+    #: Wanted SKUs neither channel knows, and FBA SKUs whose stock the SKU map keeps off the list.
+    unknown: list[str] = Field(default_factory=list)
+    excluded: list[str] = Field(default_factory=list)
+    #: TikTok warehouse id -> name as TikTok gives it, for detailed pages.
     warehouses: dict[str, str] = Field(default_factory=dict)
     count: int = 0
 
