@@ -158,10 +158,10 @@ async def test_inventory_pages_and_batches(
     first = await client.get_inventory_summaries()
     assert first.next_token
     skus = sorted(sandbox.amazon._stock)[:120]
-    mark = len(sandbox.amazon_requests)
+    mark = len(sandbox.amazon_traffic)
     batched = await client.get_inventory_summaries(seller_skus=skus)
     assert [s.seller_sku for s in batched.inventory_summaries] == skus
-    sent = [r.query["sellerSkus"][0].split(",") for r in sandbox.amazon_requests.since(mark)]
+    sent = [r.query["sellerSkus"][0].split(",") for r in sandbox.amazon_traffic.since(mark)]
     assert [len(batch) for batch in sent] == [50, 50, 20]  # Amazon's limit per call
 
 
@@ -170,12 +170,12 @@ async def test_skus_with_a_start_time_are_refused_before_sending(
     client: AmazonMcfClient, sandbox: SandboxServers
 ) -> None:
     """Amazon ignores sellerSkus when startDateTime is given: that question is never sent."""
-    mark = len(sandbox.amazon_requests)
+    mark = len(sandbox.amazon_traffic)
     with pytest.raises(errors.InvalidRequest, match="ignore sellerSkus"):
         await client.get_inventory_summaries(
             seller_skus=["A"], start_date_time=datetime(2026, 1, 1, tzinfo=UTC)
         )
-    assert sandbox.amazon_requests.since(mark) == []
+    assert sandbox.amazon_traffic.since(mark) == []
 
 
 @pytest.mark.anyio

@@ -36,7 +36,7 @@ class ShiftedClock(SystemClock):
 
 
 def _fba_requests(sandbox: Any, mark: int) -> list[Any]:
-    return [r for r in sandbox.amazon_requests.since(mark) if r.path == INVENTORY]
+    return [r for r in sandbox.amazon_traffic.since(mark) if r.path == INVENTORY]
 
 
 def _tiktok_skus() -> list[str]:
@@ -53,7 +53,7 @@ async def _walk(client: Client, args: dict[str, Any], cursor: str) -> list[dict[
 
 
 async def test_page_one_reads_only_its_skus_and_later_pages_read_nothing(sandbox: Any) -> None:
-    fba_mark, tiktok_mark = len(sandbox.amazon_requests), len(sandbox.tiktok_requests)
+    fba_mark, tiktok_mark = len(sandbox.amazon_traffic), len(sandbox.tiktok_traffic)
     updates: list[tuple[float, float | None, str | None]] = []
 
     async def progress(done: float, total: float | None, message: str | None) -> None:
@@ -68,7 +68,7 @@ async def test_page_one_reads_only_its_skus_and_later_pages_read_nothing(sandbox
                 "get_inventory", {"limit": 25, "cursor": page_one["next_cursor"]}
             )
         )
-        pinned_fba, pinned_tiktok = len(sandbox.amazon_requests), len(sandbox.tiktok_requests)
+        pinned_fba, pinned_tiktok = len(sandbox.amazon_traffic), len(sandbox.tiktok_traffic)
         rest = await _walk(client, {"limit": 25}, page_two["next_cursor"])
 
     page_skus = [row["seller_sku"] for row in page_one["skus"]]
@@ -80,8 +80,8 @@ async def test_page_one_reads_only_its_skus_and_later_pages_read_nothing(sandbox
     assert len(filtered) == 1, "page 1 asks FBA for its own SKUs, once"
     assert set(filtered[0].query["sellerSkus"][0].split(",")) == set(page_skus)
 
-    assert sandbox.amazon_requests.since(pinned_fba) == []
-    assert sandbox.tiktok_requests.since(pinned_tiktok) == []
+    assert sandbox.amazon_traffic.since(pinned_fba) == []
+    assert sandbox.tiktok_traffic.since(pinned_tiktok) == []
     pages = [page_one, page_two, *rest]
     listed = [row["seller_sku"] for page in pages for row in page["skus"]]
     assert len(listed) == len(set(listed)) == page_two["total_matching"]
@@ -93,7 +93,7 @@ async def test_page_one_reads_only_its_skus_and_later_pages_read_nothing(sandbox
     catalog = build_catalog()
     held = sum(1 for s in catalog.all_skus() if s.fba) + len(catalog.amazon_only)
     assert len(unfiltered) == math.ceil(held / sandbox.amazon.INVENTORY_PAGE_SIZE)
-    searches = [r for r in sandbox.tiktok_requests.since(tiktok_mark) if r.path == PRODUCT_SEARCH]
+    searches = [r for r in sandbox.tiktok_traffic.since(tiktok_mark) if r.path == PRODUCT_SEARCH]
     assert len(searches) == math.ceil(len(build_catalog().products) / 100)
 
 
@@ -102,10 +102,10 @@ async def test_only_flagged_reads_the_catalogue_once_then_pages_from_the_snapsho
 ) -> None:
     async with connect(sandbox) as client:
         first = ok(await client.call_tool("get_inventory", {"only_flagged": True, "limit": 20}))
-        fba_mark, tiktok_mark = len(sandbox.amazon_requests), len(sandbox.tiktok_requests)
+        fba_mark, tiktok_mark = len(sandbox.amazon_traffic), len(sandbox.tiktok_traffic)
         rest = await _walk(client, {"only_flagged": True, "limit": 20}, first["next_cursor"])
-    assert rest and sandbox.amazon_requests.since(fba_mark) == []
-    assert sandbox.tiktok_requests.since(tiktok_mark) == []
+    assert rest and sandbox.amazon_traffic.since(fba_mark) == []
+    assert sandbox.tiktok_traffic.since(tiktok_mark) == []
     rows = [row for page in (first, *rest) for row in page["skus"]]
     assert all(row["flags"] for row in rows) and len(rows) == first["total_matching"]
 
@@ -147,11 +147,11 @@ async def test_a_replica_sharing_the_store_continues_the_listing(
     args: dict[str, Any] = {"only_flagged": True, "limit": 30}
     async with connect(sandbox, services=live_services(sandbox, tmp_path)) as one:
         first = ok(await one.call_tool("get_inventory", args))
-    fba_mark, tiktok_mark = len(sandbox.amazon_requests), len(sandbox.tiktok_requests)
+    fba_mark, tiktok_mark = len(sandbox.amazon_traffic), len(sandbox.tiktok_traffic)
     async with connect(sandbox, services=live_services(sandbox, tmp_path)) as two:
         second = ok(await two.call_tool("get_inventory", {**args, "cursor": first["next_cursor"]}))
-    assert sandbox.amazon_requests.since(fba_mark) == []
-    assert sandbox.tiktok_requests.since(tiktok_mark) == []
+    assert sandbox.amazon_traffic.since(fba_mark) == []
+    assert sandbox.tiktok_traffic.since(tiktok_mark) == []
     assert second["as_of"] == first["as_of"]
     assert not {r["seller_sku"] for r in first["skus"]} & {r["seller_sku"] for r in second["skus"]}
 

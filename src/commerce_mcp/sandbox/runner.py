@@ -18,9 +18,10 @@ import json
 import logging
 import socket
 import threading
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qs
 
 from commerce_mcp.sandbox import credentials
 from commerce_mcp.sandbox.catalog import build_catalog
@@ -38,16 +39,45 @@ from commerce_mcp.sandbox.simclock import SimClock
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class SeenRequest:
+    """One request a fake answered: method, path, its query parameters, and the status it got."""
+
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    status: int
+
+
 class Traffic:
-    """Answers one fake gave, counted by (method, path, status). Thread-safe: read from tests."""
+    """Answers one fake gave, counted by (method, path, status), and the latest requests themselves
+    with their query (what a tool call asked for). Thread-safe: read from tests."""
+
+    #: Requests kept for :meth:`since`: a long sandbox session must not grow without bound.
+    KEEP = 10_000
 
     def __init__(self) -> None:
         self._counts: Counter[tuple[str, str, int]] = Counter()
+        self._recent: deque[tuple[int, SeenRequest]] = deque(maxlen=self.KEEP)
+        self._answered = 0
         self._lock = threading.Lock()
 
-    def record(self, method: str, path: str, status: int) -> None:
+    def record(
+        self, method: str, path: str, status: int, query: dict[str, list[str]] | None = None
+    ) -> None:
         with self._lock:
             self._counts[(method, path, status)] += 1
+            self._recent.append((self._answered, SeenRequest(method, path, query or {}, status)))
+            self._answered += 1
+
+    def __len__(self) -> int:
+        """Requests answered so far: a mark for :meth:`since`."""
+        return self._answered
+
+    def since(self, mark: int) -> list[SeenRequest]:
+        """The requests answered after ``len()`` was ``mark`` (of the latest ``KEEP``), in order."""
+        with self._lock:
+            return [seen for number, seen in self._recent if number >= mark]
 
     def snapshot(self) -> dict[tuple[str, str, int], int]:
         """A copy of the counts so far."""
@@ -72,7 +102,8 @@ def _counted(app: ASGIApp, traffic: Traffic) -> ASGIApp:
 
         async def watch(message: Message) -> None:
             if message["type"] == "http.response.start":
-                traffic.record(scope["method"], scope["path"], int(message["status"]))
+                query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+                traffic.record(scope["method"], scope["path"], int(message["status"]), query)
             await send(message)
 
         await app(scope, receive, watch)
