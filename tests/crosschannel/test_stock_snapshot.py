@@ -36,8 +36,10 @@ async def test_a_reserved_snapshot_is_building_then_ready_then_gone() -> None:
     shelf = SnapshotShelf(store, clock, ttl=300)
     snapshot_id = await shelf.reserve("q")
     assert await shelf.state(snapshot_id) == ("building", None, "q")
+    assert await shelf.building("q") == [snapshot_id] and await shelf.building("other") == []
     clock.advance(10)
     await shelf.save(snapshot_id, _snapshot("q", clock.wall()))
+    assert await shelf.building("q") == []
     state, head, query = await shelf.state(snapshot_id)
     assert (state, query) == ("ready", "q") and head is not None and head.count == 1
     [row] = await shelf.rows(snapshot_id, 0, 20)

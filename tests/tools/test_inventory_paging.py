@@ -191,3 +191,25 @@ async def test_a_page_continues_after_the_sku_shown_last_whatever_the_offset(
     for page in shifted:
         assert page["skus"] == honest["skus"]
         assert page["next_cursor"] == honest["next_cursor"]
+
+
+async def test_page_one_asked_again_while_its_snapshot_is_read_shares_that_read(
+    sandbox: Any,
+) -> None:
+    fba_mark = len(sandbox.amazon_traffic)
+    async with connect(sandbox) as client:
+        first = ok(await client.call_tool("get_inventory", {"limit": 25}))
+        again = ok(await client.call_tool("get_inventory", {"limit": 10}))
+        second = ok(
+            await client.call_tool("get_inventory", {"limit": 10, "cursor": again["next_cursor"]})
+        )
+        other = ok(
+            await client.call_tool("get_inventory", {"limit": 25, "cursor": first["next_cursor"]})
+        )
+    catalog = build_catalog()
+    held = sum(1 for s in catalog.all_skus() if s.fba) + len(catalog.amazon_only)
+    unfiltered = [r for r in _fba_requests(sandbox, fba_mark) if "sellerSkus" not in r.query]
+    assert len(unfiltered) == math.ceil(held / sandbox.amazon.INVENTORY_PAGE_SIZE)
+    assert [r["seller_sku"] for r in second["skus"]] == _tiktok_skus()[10:20]
+    assert [r["seller_sku"] for r in other["skus"]] == _tiktok_skus()[25:50]
+    assert second["as_of"] == other["as_of"]

@@ -185,14 +185,24 @@ class StockListing:
         view = await catalogue_page(tiktok, the_shop, amazon, catalogue, self.skumap, 0, limit)
         names = await _warehouse_names(tiktok, the_shop) if warehouses else {}
         await self.progress(2, 2, "FBA stock read")
-        snapshot_id = await (await self._shelf()).reserve(self.query)
-        self.services.start_background(snapshot_id, self._keep_all(snapshot_id, catalogue))
+        snapshot_id = await self._background_read(catalogue)
         notes = [
             f"FBA stock no TikTok SKU sells comes after the {len(catalogue)} TikTok SKUs;"
             " the next page gives the full count"
         ]
         page = self._snapshot(taken_at, ["tiktok", "amazon"], notes, names, view, view.rows)
         return ListingPage(page, page.rows, snapshot_id, 0, total_known=False)
+
+    async def _background_read(self, catalogue: dict[str, str]) -> str:
+        """The id of the snapshot this listing's later pages come from: one this process is
+        already reading for the same arguments, or a new one read from now on in the background."""
+        shelf = await self._shelf()
+        for snapshot_id in await shelf.building(self.query):
+            if self.services.background(snapshot_id) is not None:
+                return snapshot_id  # page 1 asked again while its read runs: one read serves both
+        snapshot_id = await shelf.reserve(self.query)
+        self.services.start_background(snapshot_id, self._keep_all(snapshot_id, catalogue))
+        return snapshot_id
 
     async def _keep_all(self, snapshot_id: str, catalogue: dict[str, str]) -> StockSnapshot:
         snapshot = await self.read_all(catalogue, quiet=True)

@@ -98,6 +98,17 @@ class SnapshotShelf:
         await self._store.put(MARKERS, snapshot_id, marker)
         return snapshot_id
 
+    async def building(self, query: str) -> list[str]:
+        """Ids reserved for ``query`` whose snapshot is not saved yet (and has not expired)."""
+        now = self._clock.wall()
+        return [
+            snapshot_id
+            for snapshot_id, marker in await self._store.list(MARKERS)
+            if marker.get("query") == query
+            and "chunks" not in marker  # written by save()
+            and now < float(marker.get("expires", 0))
+        ]
+
     async def save(self, snapshot_id: str, snapshot: StockSnapshot) -> None:
         """Store the snapshot under a reserved id; it expires ``ttl`` from now.
 
