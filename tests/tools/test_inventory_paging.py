@@ -39,6 +39,13 @@ def _fba_requests(sandbox: Any, mark: int) -> list[Any]:
     return [r for r in sandbox.amazon_traffic.since(mark) if r.path == INVENTORY]
 
 
+def _fba_listing_pages(sandbox: Any) -> int:
+    """Requests that list every FBA summary once."""
+    catalog = build_catalog()
+    held = sum(1 for s in catalog.all_skus() if s.fba) + len(catalog.amazon_only)
+    return math.ceil(held / sandbox.amazon.INVENTORY_PAGE_SIZE)
+
+
 def _tiktok_skus() -> list[str]:
     return sorted(s.seller_sku for s in build_catalog().all_skus())
 
@@ -90,9 +97,7 @@ async def test_page_one_reads_only_its_skus_and_later_pages_read_nothing(sandbox
     assert len({page["as_of"] for page in pages[1:]}) == 1
     # The whole catalogue was read once: FBA's pages (plus page 1's look-up), TikTok's products.
     unfiltered = [r for r in _fba_requests(sandbox, fba_mark) if "sellerSkus" not in r.query]
-    catalog = build_catalog()
-    held = sum(1 for s in catalog.all_skus() if s.fba) + len(catalog.amazon_only)
-    assert len(unfiltered) == math.ceil(held / sandbox.amazon.INVENTORY_PAGE_SIZE)
+    assert len(unfiltered) == _fba_listing_pages(sandbox)
     searches = [r for r in sandbox.tiktok_traffic.since(tiktok_mark) if r.path == PRODUCT_SEARCH]
     assert len(searches) == math.ceil(len(build_catalog().products) / 100)
 
@@ -206,10 +211,8 @@ async def test_page_one_asked_again_while_its_snapshot_is_read_shares_that_read(
         other = ok(
             await client.call_tool("get_inventory", {"limit": 25, "cursor": first["next_cursor"]})
         )
-    catalog = build_catalog()
-    held = sum(1 for s in catalog.all_skus() if s.fba) + len(catalog.amazon_only)
     unfiltered = [r for r in _fba_requests(sandbox, fba_mark) if "sellerSkus" not in r.query]
-    assert len(unfiltered) == math.ceil(held / sandbox.amazon.INVENTORY_PAGE_SIZE)
+    assert len(unfiltered) == _fba_listing_pages(sandbox)
     assert [r["seller_sku"] for r in second["skus"]] == _tiktok_skus()[10:20]
     assert [r["seller_sku"] for r in other["skus"]] == _tiktok_skus()[25:50]
     assert second["as_of"] == other["as_of"]
