@@ -37,6 +37,7 @@ from pydantic_core import ErrorDetails
 from commerce_mcp.services import Services
 from commerce_mcp.tools._common import cap_error_text
 from commerce_mcp.tools.inputs import unsafe_character
+from commerce_mcp.tools.schema_compact import compact_schema
 from commerce_mcp.tools.text import quoted
 
 log = logging.getLogger(__name__)
@@ -76,6 +77,16 @@ def forbid_unknown_arguments(tool: Tool) -> None:
     # The strict model's schema is the SDK's plus this one key; setting it directly skips a second schema
     # generation per tool at start-up (about half of this function's cost).
     tool.parameters = {**tool.parameters, "additionalProperties": False}
+
+
+def compact_schemas(tool: Tool) -> None:
+    """Publish ``tool``'s input and output schemas in their compact form (see ``schema_compact``)."""
+    tool.parameters = compact_schema(tool.parameters, arguments=True)
+    output = tool.fn_metadata.output_schema
+    if output is not None:
+        tool.fn_metadata.output_schema = compact_schema(output)
+        # Tool.output_schema is a cached view of the metadata's; drop a copy read before this.
+        tool.__dict__.pop("output_schema", None)
 
 
 def explain_invalid_arguments(
@@ -153,6 +164,7 @@ class CommerceServer(MCPServer[Services]):
         tool = self._registered(name or fn.__name__)
         if tool is not None:
             forbid_unknown_arguments(tool)
+            compact_schemas(tool)
 
     async def call_tool(
         self,
