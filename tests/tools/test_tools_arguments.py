@@ -17,6 +17,7 @@ from commerce_mcp.errors import InvalidRequest
 from commerce_mcp.server import build_server
 from commerce_mcp.tools._common import MAX_ERROR_CHARS, ToolResult, cap_error_text, tool_boundary
 from commerce_mcp.tools.manifest import built_server
+from commerce_mcp.tools.schema_compact import compact_schema
 
 pytestmark = pytest.mark.anyio
 
@@ -137,11 +138,13 @@ def _schema_problems(node: Any, path: str) -> list[str]:
     problems: list[str] = []
     if isinstance(node, dict):
         kind = node.get("type")
-        if kind == "string" and "maxLength" not in node and not {"enum", "const"} & node.keys():
+        # A nullable value is published as a type list (["string", "null"]).
+        kinds = set(kind) if isinstance(kind, list) else {kind}
+        if "string" in kinds and "maxLength" not in node and not {"enum", "const"} & node.keys():
             problems.append(f"{path}: string without maxLength")
-        if kind == "array" and "maxItems" not in node:
+        if "array" in kinds and "maxItems" not in node:
             problems.append(f"{path}: array without maxItems")
-        if (kind == "object" or "properties" in node) and node.get(
+        if ("object" in kinds or "properties" in node) and node.get(
             "additionalProperties"
         ) is not False:
             problems.append(f"{path}: object without additionalProperties false")
@@ -167,18 +170,20 @@ async def test_every_input_schema_bounds_strings_and_lists_and_refuses_extra_key
         "sync_mcf_tracking_to_tiktok",
         "sync_inventory_to_tiktok",
     ):
-        assert names[tool]["shop"]["anyOf"][0]["maxLength"] == 100
-    assert names["sync_mcf_tracking_to_tiktok"]["order_ids"]["anyOf"][0]["items"]["maxLength"]
+        assert names[tool]["shop"]["maxLength"] == 100
+    assert names["sync_mcf_tracking_to_tiktok"]["order_ids"]["items"]["maxLength"]
 
 
-def test_the_advertised_schema_is_exactly_the_strict_models_schema() -> None:
-    """CommerceServer adds additionalProperties to the SDK's schema instead of regenerating it."""
+def test_the_advertised_schema_is_exactly_the_strict_models_schema_compacted() -> None:
+    """CommerceServer adds additionalProperties to the SDK's schema instead of regenerating it, then
+    publishes it compacted (tools.schema_compact)."""
     server = built_server()
     tools = server._tool_manager.list_tools()  # the SDK's Tool objects; no public accessor exists
     assert tools
     for tool in tools:
         assert tool.fn_metadata.arg_model.model_config.get("extra") == "forbid", tool.name
-        assert tool.parameters == tool.fn_metadata.arg_model.model_json_schema(by_alias=True)
+        strict = tool.fn_metadata.arg_model.model_json_schema(by_alias=True)
+        assert tool.parameters == compact_schema(strict, arguments=True), tool.name
 
 
 async def test_a_tool_added_later_is_closed_too_and_its_errors_are_capped(sandbox: Any) -> None:

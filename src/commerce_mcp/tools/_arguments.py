@@ -266,7 +266,8 @@ def _problem(detail: ErrorDetails, schema: Mapping[str, Any]) -> str:
     text = f"'{where}': {detail['msg']}" if where else str(detail["msg"])
     text += f" (got {_preview(detail.get('input'))})"
     if kind == "string_pattern_mismatch":
-        description = _schema_at(schema, loc).get("description")
+        # A shared argument (list_tiktok_orders' dates) is a bare $ref to its definition.
+        description = _resolve(schema, _schema_at(schema, loc)).get("description")
         if isinstance(description, str):
             text += f"; expected {description}"
     return _bounded(text)

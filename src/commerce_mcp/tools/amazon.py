@@ -18,7 +18,6 @@ from commerce_mcp.errors import InvalidRequest
 from commerce_mcp.services import Services
 from commerce_mcp.tools._common import Reply
 from commerce_mcp.tools.amazon_views import (
-    ConfirmationToken,
     Items,
     Line,
     McfOrder,
@@ -44,6 +43,7 @@ from commerce_mcp.tools.amazon_views import (
     to_address,
     tracking_view,
 )
+from commerce_mcp.tools.args import ConfirmationToken
 from commerce_mcp.tools.confirmation import NOT_ASKED, Approval, WriteGate, ask
 from commerce_mcp.tools.paging import (
     Cursor,
@@ -67,14 +67,12 @@ async def preview_mcf_order(
     recipient: Recipient,
     shipping_speeds: Annotated[
         list[Speed] | None,
-        Field(max_length=3, description="Speeds to quote; default all available"),
+        Field(max_length=3, description="Speeds to quote; default all"),
     ] = None,
 ) -> Reply[McfPreview]:
-    """Ask Amazon whether FBA can ship these SKUs to this address, and at what cost and speed.
-
-    Returns, per shipping speed: fulfillable or not (with the reason per SKU), estimated fees, the
-    latest ship date and the arrival window. Nothing is created. Use it before create_mcf_order; to
-    ship a TikTok Shop order, fulfill_tiktok_order_with_mcf does the preview for you.
+    """Ask Amazon if FBA can ship these SKUs to this address: per speed, fulfillable (or why not),
+    fees, ship and arrival dates. Creates nothing. Next: create_mcf_order (for a TikTok order,
+    fulfill_tiktok_order_with_mcf previews itself).
     """
     request = preview_request(to_address(recipient), preview_lines(items), shipping_speeds)
     client = await services.amazon()
@@ -87,11 +85,8 @@ async def preview_mcf_order(
 async def get_mcf_order(
     services: Services, seller_fulfillment_order_id: OrderId
 ) -> Reply[McfOrderResult]:
-    """Get one Multi-Channel Fulfillment order: status, lines, shipments, carriers and tracking.
-
-    Use it to check an order created by create_mcf_order or fulfill_tiktok_order_with_mcf (also after
-    an "outcome unknown" answer). For a package's delivery events call get_mcf_tracking with its
-    package_number.
+    """One MCF order: status, lines, shipments, carriers, tracking numbers; also the check after an
+    "outcome unknown" answer. Next: get_mcf_tracking with a package_number.
     """
     client = await services.amazon()
     order = order_view(await client.get_fulfillment_order(seller_fulfillment_order_id))
@@ -101,20 +96,18 @@ async def get_mcf_order(
 async def list_mcf_orders(
     services: Services,
     updated_since_days: Annotated[
-        int, Field(ge=1, le=365, description="Orders updated in the last N days")
+        int, Field(ge=1, le=365, description="Updated in the last N days")
     ] = 30,
     status: Annotated[
         str | None,
-        Field(max_length=40, description="Only this status, e.g. Processing, Complete, Cancelled"),
+        Field(max_length=40, description="Only this status, e.g. Processing, Complete"),
     ] = None,
     limit: Limit = 20,
     cursor: Cursor = None,
     response_format: ResponseFormat = "concise",
 ) -> Reply[McfOrderList]:
-    """List Multi-Channel Fulfillment orders, newest activity first as Amazon returns them.
-
-    Returns id, displayable (e.g. TikTok) order id, status, speed and destination per order, plus a
-    next_cursor when there are more. Then: get_mcf_order for lines, shipments and tracking.
+    """MCF orders updated in the last N days: id, displayable (e.g. TikTok) order id, status, speed,
+    destination. Next: get_mcf_order.
     """
     position = decode_cursor("list_mcf_orders", cursor)
     client = await services.amazon()
@@ -137,14 +130,10 @@ async def list_mcf_orders(
 
 async def get_mcf_tracking(
     services: Services,
-    package_number: Annotated[
-        int, Field(ge=1, description="package_number from get_mcf_order's shipments")
-    ],
+    package_number: Annotated[int, Field(ge=1, description="From get_mcf_order's shipments")],
 ) -> Reply[McfTracking]:
-    """Carrier tracking for one MCF package: current status, estimated arrival and the event history.
-
-    Get the package_number from get_mcf_order. To push tracking numbers to TikTok Shop use
-    sync_mcf_tracking_to_tiktok.
+    """Carrier tracking for one MCF package: status, estimated arrival, events newest first.
+    To push tracking to TikTok: sync_mcf_tracking_to_tiktok.
     """
     client = await services.amazon()
     result = tracking_view(await client.get_package_tracking(package_number))
@@ -198,27 +187,23 @@ async def create_mcf_order(
         str | None, Field(max_length=40, description="Order id shown to the buyer")
     ] = None,
     comment: Annotated[
-        str, Field(min_length=1, max_length=750, description="Shown on the packing slip")
+        str, Field(min_length=1, max_length=750, description="Packing slip text")
     ] = "Thank you for your order!",
     seller_fulfillment_order_id: Annotated[
         str | None,
         Field(
             max_length=40,
             pattern=r"^[A-Za-z0-9_-]+$",
-            description="Your own id; default derived from the request so repeats never"
-            " create a second order",
+            description="Your own id; default: derived from the request",
         ),
     ] = None,
     confirmation_token: ConfirmationToken = None,
     approval: Annotated[Approval, Resolve(ask_create)] = NOT_ASKED,
 ) -> Reply[McfWriteResult]:
-    """Create an Amazon Multi-Channel Fulfillment order: FBA ships these SKUs to this address.
-
-    This costs money. Call it first WITHOUT confirmation_token: you get a preview (fulfillable, fees,
-    dates) and a confirmation_token valid for 5 minutes. Show the preview to the person; if they
-    agree, call again with the same arguments plus that token. The order id is derived from the
-    request, so repeating the call (even after a timeout) never creates a second order. To ship a
-    TikTok Shop order, prefer fulfill_tiktok_order_with_mcf. Then: get_mcf_order.
+    """Create an MCF order (costs money): FBA ships these SKUs to this address. Call without
+    confirmation_token for a preview (fees, dates) and a 5-minute token; if the person agrees,
+    call again with identical arguments and the token. A repeat never creates a second order.
+    For a TikTok order use fulfill_tiktok_order_with_mcf. Next: get_mcf_order.
     """
     payload = {
         "items": [line.model_dump() for line in items],
@@ -357,10 +342,8 @@ async def cancel_mcf_order(
     confirmation_token: ConfirmationToken = None,
     approval: Annotated[Approval, Resolve(ask_cancel)] = NOT_ASKED,
 ) -> Reply[McfWriteResult]:
-    """Cancel a Multi-Channel Fulfillment order that has not started shipping.
-
-    Only orders still Received or Planning can be cancelled; later ones answer with Amazon's reason.
-    Call first without confirmation_token to see the order and get a token, then again with it.
+    """Cancel an MCF order not yet shipping (Received or Planning). Call without
+    confirmation_token to see it and get a token, then again with the token.
     """
     order_id = seller_fulfillment_order_id
     client = await services.amazon()

@@ -30,7 +30,7 @@ from commerce_mcp.tools.text import clean_text
 Speed = Literal["Standard", "Expedited", "Priority"]
 ShippingSpeed = Annotated[
     Speed,
-    Field(description="Standard (cheapest), Expedited or Priority; preview_mcf_order quotes each"),
+    Field(description="Standard is cheapest; preview_mcf_order quotes each"),
 ]
 
 
@@ -94,15 +94,7 @@ OrderId = Annotated[
         min_length=1,
         max_length=40,
         pattern=r"^[A-Za-z0-9_-]+$",
-        description="sellerFulfillmentOrderId (letters, digits, '-' and '_'; at most 40)",
-    ),
-]
-ConfirmationToken = Annotated[
-    str | None,
-    Field(
-        max_length=256,
-        description="Token from this tool's preview. Omit it to get the preview; pass it back"
-        " unchanged, with identical arguments, to execute.",
+        description="MCF order id (sellerFulfillmentOrderId)",
     ),
 ]
 

@@ -19,6 +19,7 @@ from commerce_mcp.crosschannel.skumap import SkuMap
 from commerce_mcp.services import Services
 from commerce_mcp.tools._common import Reply
 from commerce_mcp.tools.amazon_views import ShippingSpeed, render_preview, summarize_preview
+from commerce_mcp.tools.args import ConfirmationToken, ShopArg
 from commerce_mcp.tools.confirmation import NOT_ASKED, Approval, WriteGate, ask
 from commerce_mcp.tools.crosschannel_views import (
     FulfillLine,
@@ -26,9 +27,7 @@ from commerce_mcp.tools.crosschannel_views import (
     InventoryRow,
     InventorySyncResult,
     PackageSync,
-    ShopArg,
     TikTokOrderId,
-    TokenArg,
     TrackingSyncResult,
 )
 from commerce_mcp.tools.inputs import refuse_unsafe_text
@@ -59,18 +58,13 @@ async def fulfill_tiktok_order_with_mcf(
     order_id: TikTokOrderId,
     shipping_speed: ShippingSpeed = "Standard",
     shop: ShopArg = None,
-    confirmation_token: TokenArg = None,
+    confirmation_token: ConfirmationToken = None,
     approval: Annotated[Approval, Resolve(ask_fulfill)] = NOT_ASKED,
 ) -> Reply[FulfillOutcome]:
-    """Fulfil one TikTok Shop order from Amazon FBA stock through Multi-Channel Fulfillment.
-
-    First call (no confirmation_token): checks the order is AWAITING_SHIPMENT (not on hold, not
-    already linked), maps each line's seller SKU to an Amazon SKU, and asks Amazon for a preview:
-    fulfillable or not (naming short/unmapped SKUs), fees, ship and arrival dates. Nothing is created;
-    you get a confirmation_token. Show the preview; if the person agrees, call again with the same
-    arguments and the token to create the MCF order. The MCF order id is tts-<TikTok order id>, so
-    repeating the call (even after a timeout) never creates a second order. Then: get_order shows the
-    link; sync_mcf_tracking_to_tiktok pushes tracking once Amazon ships.
+    """Ship a TikTok order (AWAITING_SHIPMENT) from FBA via MCF. Without confirmation_token: maps
+    SKUs and previews fees and dates, creating nothing; if the person agrees, call again with
+    identical arguments and the token. A repeat never creates a second order. Next:
+    sync_mcf_tracking_to_tiktok once Amazon ships.
     """
     tiktok = await services.tiktok()
     amazon = await services.amazon()
@@ -186,20 +180,15 @@ async def sync_mcf_tracking_to_tiktok(
         list[TikTokOrderId] | None,
         Field(
             max_length=100,
-            description="Only these TikTok order ids (default: every linked order)",
+            description="Only these TikTok orders; omit for every linked one",
         ),
     ] = None,
     shop: ShopArg = None,
     progress: Progress = _no_progress,
 ) -> Reply[TrackingSyncResult]:
-    """Mark TikTok Shop orders shipped with the tracking numbers of their MCF shipments.
-
-    For every TikTok order fulfilled through fulfill_tiktok_order_with_mcf whose Amazon packages now
-    have tracking numbers: maps Amazon's carrier to the shop's TikTok shipping provider and marks the
-    line items in each package shipped. Safe to run any time and repeatedly: a package is never marked
-    twice, a failure is reported and retried on the next run. Returns what was marked, what is still
-    waiting for Amazon, and what failed (with the reason, e.g. an unknown carrier and the providers
-    to choose from via COMMERCE_MCP_CARRIER_MAP).
+    """Mark TikTok orders sent by fulfill_tiktok_order_with_mcf shipped, with their MCF tracking.
+    Safe to repeat: a package is never marked twice; failures retry next run. An unknown
+    carrier needs COMMERCE_MCP_CARRIER_MAP.
     """
     refuse_unsafe_text(order_ids=order_ids)
     tiktok = await services.tiktok()
@@ -259,27 +248,18 @@ async def sync_inventory_to_tiktok(
         list[Annotated[str, Field(min_length=1, max_length=60)]] | None,
         Field(
             max_length=500,
-            description="TikTok seller SKUs to sync; omit for every mapped SKU (an empty list"
-            " is an error, never 'all')",
+            description="TikTok seller SKUs; omit for every mapped SKU (empty is refused)",
         ),
     ] = None,
-    buffer: Annotated[
-        int, Field(ge=0, le=1000, description="Units to hold back from each SKU")
-    ] = 0,
+    buffer: Annotated[int, Field(ge=0, le=1000, description="Units to hold back per SKU")] = 0,
     shop: ShopArg = None,
-    confirmation_token: TokenArg = None,
+    confirmation_token: ConfirmationToken = None,
     approval: Annotated[Approval, Resolve(ask_inventory)] = NOT_ASKED,
     progress: Progress = _no_progress,
 ) -> Reply[InventorySyncResult]:
-    """Set TikTok Shop available stock to what Amazon FBA can ship (minus a safety buffer).
-
-    First call (no confirmation_token): returns the plan, one row per SKU that would change (SKU,
-    TikTok now, FBA fulfillable, TikTok after), plus unmapped SKUs and SKUs FBA does not stock (left
-    alone), and a confirmation_token. Call again with the same arguments and the token to apply.
-    Updates go product by product within rate limits, with progress; a partial failure lists exactly
-    which SKUs were updated and which were not. Omit skus to plan every mapped SKU; an empty
-    list is refused (it usually means a filter matched nothing), so list the SKUs or leave the
-    argument out. See get_inventory for the side-by-side view.
+    """Set TikTok stock to what FBA can ship, minus buffer. Without confirmation_token: the plan
+    per SKU and a token; call again with identical arguments and the token to apply (a partial
+    failure lists what changed). Side by side first: get_inventory.
     """
     refuse_unsafe_text(skus=skus)
     inventory_sync.check_scope(skus)

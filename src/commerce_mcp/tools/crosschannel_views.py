@@ -9,18 +9,6 @@ from pydantic import BaseModel, Field
 from commerce_mcp.tools._common import ToolResult
 from commerce_mcp.tools.amazon_views import SpeedPreview
 
-ShopArg = Annotated[
-    str | None,
-    Field(max_length=100, description="TikTok shop id or name; default the only/configured shop"),
-]
-TokenArg = Annotated[
-    str | None,
-    Field(
-        max_length=256,
-        description="Token from this tool's preview/plan. Omit it first; pass it back unchanged,"
-        " with identical arguments, to execute.",
-    ),
-]
 TikTokOrderId = Annotated[
     str,
     Field(min_length=1, max_length=40, pattern=r"^[0-9A-Za-z_-]+$", description="TikTok order id"),

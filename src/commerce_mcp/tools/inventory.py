@@ -17,6 +17,7 @@ from commerce_mcp.crosschannel.stock_listing import Channel, ListingPage, StockL
 from commerce_mcp.crosschannel.stock_snapshot import SnapshotHead, SnapshotRow
 from commerce_mcp.services import Services
 from commerce_mcp.tools._common import Reply, ToolResult
+from commerce_mcp.tools.args import ShopArg
 from commerce_mcp.tools.inputs import refuse_unsafe_text
 from commerce_mcp.tools.paging import (
     Cursor,
@@ -56,33 +57,21 @@ async def _no_progress(done: float, total: float, message: str) -> None:
 
 async def get_inventory(
     services: Services,
-    channel: Annotated[
-        Channel, Field(description="both (side by side, with flags), tiktok or amazon")
-    ] = "both",
+    channel: Annotated[Channel, Field(description="both adds flags")] = "both",
     seller_skus: Annotated[
         list[Annotated[str, Field(min_length=1, max_length=60, pattern=r"^[^,]+$")]] | None,
-        Field(max_length=100, description="Only these seller SKUs (≤100); omit for all"),
+        Field(max_length=100, description="Only these seller SKUs"),
     ] = None,
-    only_flagged: Annotated[
-        bool, Field(description="Only SKUs with a flag (oversell_risk, stranded, unmapped)")
-    ] = False,
-    shop: Annotated[
-        str | None,
-        Field(max_length=100, description="TikTok shop id or name; omit when only one"),
-    ] = None,
+    only_flagged: Annotated[bool, Field(description="Only SKUs with a flag")] = False,
+    shop: ShopArg = None,
     limit: Limit = 20,
     cursor: Cursor = None,
     response_format: ResponseFormat = "concise",
     progress: Progress = _no_progress,
 ) -> Reply[InventoryResult]:
-    """Stock per seller SKU on both channels: TikTok available (per warehouse) next to FBA.
-
-    One line per SKU: TikTok available, FBA fulfillable/inbound/reserved, and flags:
-    oversell_risk (TikTok offers more than FBA can ship), stranded (FBA stock not listed on
-    TikTok), unmapped (TikTok SKU FBA does not hold). Use only_flagged=true for what needs
-    action; detailed adds per-warehouse stock. Reading every SKU takes a few calls (progress
-    is reported). Then: update_tiktok_inventory to fix TikTok stock, preview_mcf_order to check
-    that FBA can ship.
+    """Stock per seller SKU, TikTok next to FBA, flagged oversell_risk (TikTok offers more than FBA
+    can ship), stranded (FBA stock not on TikTok) or unmapped (no FBA record).
+    Next: sync_inventory_to_tiktok or update_tiktok_inventory.
     """
     refuse_unsafe_text(seller_skus=seller_skus)
     position = decode_cursor(TOOL, cursor)

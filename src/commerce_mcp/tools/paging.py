@@ -17,23 +17,19 @@ from pydantic import Field
 
 from commerce_mcp.errors import InvalidRequest, PaginationStopped
 
-Limit = Annotated[
-    int, Field(ge=1, le=100, description="Most items to return (1-100). Use `cursor` for more.")
-]
+#: No description: its bounds and default say it all, in every list tool's schema.
+Limit = Annotated[int, Field(ge=1, le=100)]
 Cursor = Annotated[
     str | None,
     Field(
         # Our cursors wrap the platform's page token; 4,096 leaves room for the longest seen.
         max_length=4096,
-        description="Opaque `next_cursor` from the previous call of this same tool; omit to start.",
+        description="next_cursor from the previous page",
     ),
 ]
 ResponseFormat = Annotated[
     Literal["concise", "detailed"],
-    Field(
-        description="concise: the fields a person decides with (default). detailed: every field,"
-        " including ids needed by follow-up tools."
-    ),
+    Field(description="detailed: all fields and ids"),
 ]
 
 

@@ -135,7 +135,7 @@ def _share_marked(schema: dict[str, Any]) -> dict[str, Any]:
             raise ValueError(f"sub-schemas marked {SHARED}={name!r} differ within one schema")
         if len(uses) > 1:
             defs[name] = json.loads(uses[0])
-    out = _replace_marked(schema, defs)
+    out: dict[str, Any] = _replace_marked(schema, defs)
     if defs:
         existing = out.get("$defs", {})
         clash = set(existing) & set(defs)

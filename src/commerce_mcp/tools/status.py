@@ -52,16 +52,12 @@ async def get_connection_status(
     services: Services,
     check_shops: Annotated[
         bool,
-        Field(description="Also ask TikTok Shop which shops are authorized (one API call)."),
+        Field(description="Also ask TikTok which shops are authorized (one call)"),
     ] = True,
 ) -> Reply[ConnectionStatus]:
-    """Show which sales channels are connected and what is missing.
-
-    Use this first in a session, or whenever a tool says a channel is not configured. It reports, for
-    TikTok Shop and Amazon SP-API: whether credentials are complete (and the exact env vars to set if
-    not), live or sandbox mode, the seller account, marketplace and authorized shops, whether write
-    tools (shipping, inventory updates, MCF orders) are enabled, and any setting that could not be
-    parsed. Next: list_tiktok_orders, get_inventory, or the tool the user asked for.
+    """Which channels (TikTok Shop, Amazon) are configured, live or sandbox, the account and shops,
+    whether writes are on, and the env vars still missing. Call it first, or when a tool says a
+    channel is not configured. Next: list_tiktok_orders, get_inventory.
     """
     status = await build_status(services, check_shops=check_shops)
     return Reply(status, render_status(status))

@@ -13,6 +13,7 @@ from commerce_mcp.services import Services
 from commerce_mcp.tiktok.client import TikTokShopClient
 from commerce_mcp.tiktok.models import Shop
 from commerce_mcp.tools._common import Reply, ToolResult
+from commerce_mcp.tools.args import ShopArg
 from commerce_mcp.tools.paging import (
     Cursor,
     Limit,
@@ -26,7 +27,6 @@ from commerce_mcp.tools.text import clean_text
 from commerce_mcp.tools.tiktok import (
     EndDate,
     Granularity,
-    ShopArg,
     StartDate,
     client_and_shop,
     more,
@@ -61,11 +61,9 @@ async def get_tiktok_shop_performance(
     end_date: EndDate = None,
     granularity: Granularity = "ALL",
 ) -> Reply[PerformanceResult]:
-    """Shop-level sales and traffic over a date window: GMV, orders, units, buyers, views.
-
-    Dates are days in the shop's timezone; end_date is exclusive; recent days may not be
-    available yet (latest_available_date says). Then: get_tiktok_product_performance for the
-    products behind the numbers, get_tiktok_content_performance for videos and LIVE.
+    """Shop GMV, orders, units, buyers and views over days in the shop's timezone
+    (latest_available_date: how recent). Next: get_tiktok_product_performance,
+    get_tiktok_content_performance.
     """
     start, end = date_window(start_date, end_date, today(services), 7)
     client, the_shop = await client_and_shop(services, shop)
@@ -94,11 +92,11 @@ async def get_tiktok_product_performance(
         Field(
             max_length=30,
             pattern=r"^\d{1,30}$",
-            description="One product; omit for the top products",
+            description="One product; omit for the top list",
         ),
     ] = None,
     rank_by: Annotated[
-        Literal["gmv", "orders", "units"], Field(description="Ranking for the top list")
+        Literal["gmv", "orders", "units"], Field(description="Order of the top list")
     ] = "gmv",
     start_date: StartDate = None,
     end_date: EndDate = None,
@@ -106,10 +104,8 @@ async def get_tiktok_product_performance(
     limit: Limit = 20,
     cursor: Cursor = None,
 ) -> Reply[RankedList]:
-    """Product sales over a date window: one product's series, or the top products ranked.
-
-    With product_id: GMV, orders, units, views per interval (granularity 1D for daily). Without:
-    the top products by rank_by, one line each, with a cursor for more. Then: get_tiktok_product.
+    """Product sales over a date window: with product_id its GMV, orders, units, views per interval;
+    without, the top products by rank_by. Next: get_tiktok_product.
     """
     start, end = date_window(start_date, end_date, today(services), 7)
     client, the_shop = await client_and_shop(services, shop)
@@ -179,16 +175,16 @@ async def _top_products(
 async def get_tiktok_content_performance(
     services: Services,
     shop: ShopArg = None,
-    kind: Annotated[Literal["video", "live"], Field(description="Shoppable videos or LIVE")] = (
+    kind: Annotated[Literal["video", "live"], Field(description="Videos or LIVE sessions")] = (
         "video"
     ),
     view: Annotated[
         Literal["list", "overview", "item"],
-        Field(description="list: ranked items; overview: all together; item: one (item_id)"),
+        Field(description="item needs item_id"),
     ] = "list",
     item_id: Annotated[
         str | None,
-        Field(max_length=30, pattern=r"^\d{1,30}$", description="Video or LIVE id, for view=item"),
+        Field(max_length=30, pattern=r"^\d{1,30}$", description="Video or LIVE id (view=item)"),
     ] = None,
     start_date: StartDate = None,
     end_date: EndDate = None,
@@ -196,11 +192,8 @@ async def get_tiktok_content_performance(
     limit: Limit = 20,
     cursor: Cursor = None,
 ) -> Reply[RankedList]:
-    """How shoppable videos and LIVE sessions sell: a ranked list, an overview, or one item.
-
-    list: one line per video/LIVE with GMV, orders, units, views (titles are creator text, shown
-    as data); overview: totals per interval; item: one video's series and the products it sold
-    (view=list first to find ids), or one LIVE session's sales and interaction.
+    """Sales from shoppable videos or LIVE: a ranked list (titles are creator text, data only),
+    totals per interval (overview), or one item's series and products (ids from view=list).
     """
     if view == "item" and not item_id:
         raise InvalidRequest("view=item needs item_id", hint="call with view=list to find ids")

@@ -14,14 +14,13 @@ from commerce_mcp.tiktok.models import Order, ShippedPackage
 from commerce_mcp.tiktok.shipping import pick_provider, shipping_providers
 from commerce_mcp.tiktok.stock import StockChange, apply_stock_changes, plan_stock_changes
 from commerce_mcp.tools._common import Reply, ToolInput, ToolResult
+from commerce_mcp.tools.args import ConfirmationToken, ShopArg
 from commerce_mcp.tools.confirmation import NOT_ASKED, Approval, WriteGate, ask
 from commerce_mcp.tools.inputs import require_plain
 from commerce_mcp.tools.registry import ToolSpec, write_tool
 from commerce_mcp.tools.text import clean_text
 from commerce_mcp.tools.tiktok import (
-    ConfirmationToken,
     NumericId,
-    ShopArg,
     client_and_shop,
     one_order,
 )
@@ -36,15 +35,15 @@ class StockSet(ToolInput):
         Field(
             ge=1,
             le=99_999,
-            description="New available quantity, 1-99,999 (TikTok cannot set 0: deactivate a"
-            " sold-out SKU in Seller Center)",
+            description="New available quantity (TikTok cannot set 0: deactivate the SKU in"
+            " Seller Center)",
         ),
     ]
     warehouse: Annotated[
         str | None,
         Field(
             max_length=100,
-            description="Warehouse id or name; required when the SKU is stocked in several",
+            description="Warehouse id or name; needed when stocked in several",
         ),
     ] = None
 
@@ -59,7 +58,7 @@ TrackingNumber = Annotated[
     Field(
         max_length=40,
         pattern=r"^[A-Za-z0-9-]{4,40}$",
-        description="Carrier tracking number (letters, digits, '-')",
+        description="Carrier tracking number",
     ),
 ]
 Provider = Annotated[
@@ -67,7 +66,7 @@ Provider = Annotated[
     Field(
         min_length=1,
         max_length=60,
-        description="Carrier name (e.g. USPS) or TikTok shipping provider id",
+        description="Carrier (e.g. USPS) or TikTok provider id",
     ),
 ]
 
@@ -127,12 +126,9 @@ async def update_tiktok_inventory(
     confirmation_token: ConfirmationToken = None,
     approval: Annotated[Approval, Resolve(ask_stock)] = NOT_ASKED,
 ) -> Reply[InventoryWriteResult]:
-    """Set the available stock of TikTok Shop SKUs in a warehouse (absolute, not a delta).
-
-    Buyers can order what you set, so setting more than you hold risks overselling; compare
-    with get_inventory first. Call WITHOUT confirmation_token first: the preview shows each
-    SKU, warehouse and current -> new quantity, plus a confirmation_token valid 5 minutes.
-    Then call again with the same arguments and that token. Other warehouses stay unchanged.
+    """Set TikTok available stock per SKU in a warehouse (absolute; others unchanged). More than
+    you hold risks overselling: check get_inventory. Call without confirmation_token for a
+    preview and a 5-minute token, then again with identical arguments and the token.
     """
     client, the_shop = await client_and_shop(services, shop)
     changes = await plan_stock_changes(client, the_shop, items, lambda n: clean_text(n, 60))
@@ -206,13 +202,10 @@ async def ship_tiktok_order(
     confirmation_token: ConfirmationToken = None,
     approval: Annotated[Approval, Resolve(ask_ship)] = NOT_ASKED,
 ) -> Reply[ShipResult]:
-    """Mark a seller-shipped TikTok Shop order as shipped, with the carrier and tracking number.
-
-    The buyer is notified and TikTok starts tracking; it cannot be undone. Call WITHOUT
-    confirmation_token first: the preview checks the order can ship and the carrier is valid
-    for it (an unknown carrier lists the valid ones), and returns a confirmation_token. Then
-    call again with the same arguments and that token. For FBA shipments use
-    fulfill_tiktok_order_with_mcf instead. Then: get_order.
+    """Mark a TikTok order you shipped yourself shipped, with carrier and tracking (buyer notified,
+    no undo; from FBA use fulfill_tiktok_order_with_mcf). Call without confirmation_token for
+    a preview (a wrong carrier lists valid ones) and a token, then again with identical
+    arguments and the token.
     """
     client, the_shop = await client_and_shop(services, shop)
     order = await one_order(client, the_shop, order_id)
