@@ -16,5 +16,6 @@ BENCHMARKS: tuple[str, ...] = (
     "scaling",
     "scaleout",
     "tokens",
+    "tool_list",
     "memory",
 )

@@ -290,8 +290,9 @@ async def test_sync_inventory_with_an_empty_sku_list_is_an_error_not_every_sku(
         tools = {t.name: t for t in (await client.list_tools()).tools}
     assert "pass no skus argument to plan every mapped SKU" in text
     assert counting.asked == []  # nothing planned, nothing read
-    description = tools["sync_inventory_to_tiktok"].description or ""
-    assert "empty" in description and "Omit skus" in description
+    # The argument itself says so, where a model choosing its value reads it.
+    skus = tools["sync_inventory_to_tiktok"].input_schema["properties"]["skus"]["description"]
+    assert "empty is refused" in skus and "omit for every mapped SKU" in skus
 
 
 async def test_sync_inventory_without_skus_still_plans_every_mapped_sku(sandbox: Any) -> None:

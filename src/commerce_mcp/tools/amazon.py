@@ -70,9 +70,9 @@ async def preview_mcf_order(
         Field(max_length=3, description="Speeds to quote; default all"),
     ] = None,
 ) -> Reply[McfPreview]:
-    """Ask Amazon if FBA can ship these SKUs to this address: per speed, fulfillable (or why not),
-    fees, ship and arrival dates. Creates nothing. Next: create_mcf_order (for a TikTok order,
-    fulfill_tiktok_order_with_mcf previews itself).
+    """Ask Amazon whether FBA can ship these SKUs to this address, at what cost and speed.
+    Creates nothing. Next: create_mcf_order (fulfill_tiktok_order_with_mcf previews TikTok
+    orders itself).
     """
     request = preview_request(to_address(recipient), preview_lines(items), shipping_speeds)
     client = await services.amazon()
@@ -85,8 +85,8 @@ async def preview_mcf_order(
 async def get_mcf_order(
     services: Services, seller_fulfillment_order_id: OrderId
 ) -> Reply[McfOrderResult]:
-    """One MCF order: status, lines, shipments, carriers, tracking numbers; also the check after an
-    "outcome unknown" answer. Next: get_mcf_tracking with a package_number.
+    """Get one MCF order: status, lines, shipments, carriers and tracking numbers.
+    Also the check after an "outcome unknown" answer. Next: get_mcf_tracking.
     """
     client = await services.amazon()
     order = order_view(await client.get_fulfillment_order(seller_fulfillment_order_id))
@@ -106,8 +106,8 @@ async def list_mcf_orders(
     cursor: Cursor = None,
     response_format: ResponseFormat = "concise",
 ) -> Reply[McfOrderList]:
-    """MCF orders updated in the last N days: id, displayable (e.g. TikTok) order id, status, speed,
-    destination. Next: get_mcf_order.
+    """List MCF orders updated in the last N days, with their TikTok (displayable) order ids.
+    Next: get_mcf_order.
     """
     position = decode_cursor("list_mcf_orders", cursor)
     client = await services.amazon()
@@ -200,10 +200,10 @@ async def create_mcf_order(
     confirmation_token: ConfirmationToken = None,
     approval: Annotated[Approval, Resolve(ask_create)] = NOT_ASKED,
 ) -> Reply[McfWriteResult]:
-    """Create an MCF order (costs money): FBA ships these SKUs to this address. Call without
-    confirmation_token for a preview (fees, dates) and a 5-minute token; if the person agrees,
-    call again with identical arguments and the token. A repeat never creates a second order.
-    For a TikTok order use fulfill_tiktok_order_with_mcf. Next: get_mcf_order.
+    """Create an Amazon MCF order (costs money): FBA ships these SKUs to this address.
+    Call without confirmation_token for a preview (fees, dates) and a 5-minute token; if the
+    person agrees, call again with identical arguments and the token. A repeat never creates
+    a second order. For a TikTok order use fulfill_tiktok_order_with_mcf. Next: get_mcf_order.
     """
     payload = {
         "items": [line.model_dump() for line in items],
@@ -342,8 +342,8 @@ async def cancel_mcf_order(
     confirmation_token: ConfirmationToken = None,
     approval: Annotated[Approval, Resolve(ask_cancel)] = NOT_ASKED,
 ) -> Reply[McfWriteResult]:
-    """Cancel an MCF order not yet shipping (Received or Planning). Call without
-    confirmation_token to see it and get a token, then again with the token.
+    """Cancel an MCF order that has not started shipping (Received or Planning).
+    Call without confirmation_token to see it and get a token, then again with the token.
     """
     order_id = seller_fulfillment_order_id
     client = await services.amazon()

@@ -61,10 +61,10 @@ async def fulfill_tiktok_order_with_mcf(
     confirmation_token: ConfirmationToken = None,
     approval: Annotated[Approval, Resolve(ask_fulfill)] = NOT_ASKED,
 ) -> Reply[FulfillOutcome]:
-    """Ship a TikTok order (AWAITING_SHIPMENT) from FBA via MCF. Without confirmation_token: maps
-    SKUs and previews fees and dates, creating nothing; if the person agrees, call again with
-    identical arguments and the token. A repeat never creates a second order. Next:
-    sync_mcf_tracking_to_tiktok once Amazon ships.
+    """Fulfil one TikTok Shop order (AWAITING_SHIPMENT) from Amazon FBA stock through MCF.
+    Without confirmation_token: maps SKUs and previews fees and dates, creating nothing; if
+    the person agrees, call again with identical arguments and the token. A repeat never
+    creates a second order. Next: sync_mcf_tracking_to_tiktok once Amazon ships.
     """
     tiktok = await services.tiktok()
     amazon = await services.amazon()
@@ -186,9 +186,9 @@ async def sync_mcf_tracking_to_tiktok(
     shop: ShopArg = None,
     progress: Progress = _no_progress,
 ) -> Reply[TrackingSyncResult]:
-    """Mark TikTok orders sent by fulfill_tiktok_order_with_mcf shipped, with their MCF tracking.
-    Safe to repeat: a package is never marked twice; failures retry next run. An unknown
-    carrier needs COMMERCE_MCP_CARRIER_MAP.
+    """Mark TikTok orders shipped with the tracking numbers of their MCF shipments.
+    Covers orders sent by fulfill_tiktok_order_with_mcf. Safe to repeat: a package is never
+    marked twice; failures retry next run. Unknown carrier: set COMMERCE_MCP_CARRIER_MAP.
     """
     refuse_unsafe_text(order_ids=order_ids)
     tiktok = await services.tiktok()
@@ -257,9 +257,10 @@ async def sync_inventory_to_tiktok(
     approval: Annotated[Approval, Resolve(ask_inventory)] = NOT_ASKED,
     progress: Progress = _no_progress,
 ) -> Reply[InventorySyncResult]:
-    """Set TikTok stock to what FBA can ship, minus buffer. Without confirmation_token: the plan
-    per SKU and a token; call again with identical arguments and the token to apply (a partial
-    failure lists what changed). Side by side first: get_inventory.
+    """Set TikTok Shop available stock to what Amazon FBA can ship (minus a buffer).
+    Without confirmation_token: the plan per SKU and a token; call again with identical
+    arguments and the token to apply (a partial failure lists what changed). Compare first:
+    get_inventory.
     """
     refuse_unsafe_text(skus=skus)
     inventory_sync.check_scope(skus)

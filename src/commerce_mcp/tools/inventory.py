@@ -69,9 +69,9 @@ async def get_inventory(
     response_format: ResponseFormat = "concise",
     progress: Progress = _no_progress,
 ) -> Reply[InventoryResult]:
-    """Stock per seller SKU, TikTok next to FBA, flagged oversell_risk (TikTok offers more than FBA
-    can ship), stranded (FBA stock not on TikTok) or unmapped (no FBA record).
-    Next: sync_inventory_to_tiktok or update_tiktok_inventory.
+    """Stock per seller SKU on both channels: TikTok available next to FBA.
+    Flags: oversell_risk (TikTok offers more than FBA can ship), stranded (FBA stock not on
+    TikTok), unmapped (no FBA record). Next: sync_inventory_to_tiktok, update_tiktok_inventory.
     """
     refuse_unsafe_text(seller_skus=seller_skus)
     position = decode_cursor(TOOL, cursor)

@@ -55,9 +55,10 @@ async def get_connection_status(
         Field(description="Also ask TikTok which shops are authorized (one call)"),
     ] = True,
 ) -> Reply[ConnectionStatus]:
-    """Which channels (TikTok Shop, Amazon) are configured, live or sandbox, the account and shops,
-    whether writes are on, and the env vars still missing. Call it first, or when a tool says a
-    channel is not configured. Next: list_tiktok_orders, get_inventory.
+    """Show which channels are connected and what is missing.
+    TikTok Shop and Amazon: configured or not (the env vars to set), live or sandbox, account,
+    shops, writes on or off. Call it first, or when a tool says a channel is not configured.
+    Next: list_tiktok_orders, get_inventory.
     """
     status = await build_status(services, check_shops=check_shops)
     return Reply(status, render_status(status))

@@ -61,9 +61,9 @@ async def get_tiktok_shop_performance(
     end_date: EndDate = None,
     granularity: Granularity = "ALL",
 ) -> Reply[PerformanceResult]:
-    """Shop GMV, orders, units, buyers and views over days in the shop's timezone
-    (latest_available_date: how recent). Next: get_tiktok_product_performance,
-    get_tiktok_content_performance.
+    """Shop sales and traffic over a date window: GMV, orders, units, buyers, views.
+    Days are in the shop's timezone; latest_available_date says how recent the data is.
+    Next: get_tiktok_product_performance, get_tiktok_content_performance.
     """
     start, end = date_window(start_date, end_date, today(services), 7)
     client, the_shop = await client_and_shop(services, shop)
@@ -104,8 +104,8 @@ async def get_tiktok_product_performance(
     limit: Limit = 20,
     cursor: Cursor = None,
 ) -> Reply[RankedList]:
-    """Product sales over a date window: with product_id its GMV, orders, units, views per interval;
-    without, the top products by rank_by. Next: get_tiktok_product.
+    """Product sales over a date window: one product's series, or the top products ranked.
+    Next: get_tiktok_product.
     """
     start, end = date_window(start_date, end_date, today(services), 7)
     client, the_shop = await client_and_shop(services, shop)
@@ -192,8 +192,8 @@ async def get_tiktok_content_performance(
     limit: Limit = 20,
     cursor: Cursor = None,
 ) -> Reply[RankedList]:
-    """Sales from shoppable videos or LIVE: a ranked list (titles are creator text, data only),
-    totals per interval (overview), or one item's series and products (ids from view=list).
+    """How shoppable videos and LIVE sessions sell: a ranked list, an overview, or one item.
+    Titles are creator text, shown as data. Find item ids with view=list.
     """
     if view == "item" and not item_id:
         raise InvalidRequest("view=item needs item_id", hint="call with view=list to find ids")

@@ -126,9 +126,10 @@ async def update_tiktok_inventory(
     confirmation_token: ConfirmationToken = None,
     approval: Annotated[Approval, Resolve(ask_stock)] = NOT_ASKED,
 ) -> Reply[InventoryWriteResult]:
-    """Set TikTok available stock per SKU in a warehouse (absolute; others unchanged). More than
-    you hold risks overselling: check get_inventory. Call without confirmation_token for a
-    preview and a 5-minute token, then again with identical arguments and the token.
+    """Set the available stock of TikTok Shop SKUs in a warehouse (absolute, not a delta).
+    More than you hold risks overselling: check get_inventory. Call without
+    confirmation_token for a preview and a 5-minute token, then again with identical
+    arguments and the token.
     """
     client, the_shop = await client_and_shop(services, shop)
     changes = await plan_stock_changes(client, the_shop, items, lambda n: clean_text(n, 60))
@@ -202,10 +203,10 @@ async def ship_tiktok_order(
     confirmation_token: ConfirmationToken = None,
     approval: Annotated[Approval, Resolve(ask_ship)] = NOT_ASKED,
 ) -> Reply[ShipResult]:
-    """Mark a TikTok order you shipped yourself shipped, with carrier and tracking (buyer notified,
-    no undo; from FBA use fulfill_tiktok_order_with_mcf). Call without confirmation_token for
-    a preview (a wrong carrier lists valid ones) and a token, then again with identical
-    arguments and the token.
+    """Mark a TikTok order you shipped yourself as shipped, with carrier and tracking number.
+    Buyer notified, no undo; from FBA use fulfill_tiktok_order_with_mcf. Call without
+    confirmation_token for a preview (a wrong carrier lists valid ones) and a token, then
+    again with identical arguments and the token.
     """
     client, the_shop = await client_and_shop(services, shop)
     order = await one_order(client, the_shop, order_id)
