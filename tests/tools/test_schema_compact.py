@@ -44,7 +44,7 @@ def _object(properties: dict[str, dict[str, Any]], required: list[str]) -> dict[
 
 
 _SCHEMAS = st.recursive(
-    _LEAVES,
+    _LEAVES | _LEAVES.map(_nullable),
     lambda inner: st.one_of(
         inner.map(_nullable),
         inner.map(lambda node: {"type": "array", "items": node, "title": "L"}),
