@@ -10,7 +10,9 @@ for every tool registered on it:
   and at call time;
 * a refusal names the argument, says what was wrong and what is allowed, quotes at most a short prefix of
   the bad value, suggests the intended name for an unknown one, and ends with what to do next;
-* every error text a tool call returns is bounded (``_common.MAX_ERROR_CHARS``).
+* every error text a tool call returns is bounded (``_common.MAX_ERROR_CHARS``);
+* the input and output schemas it publishes are compacted (:mod:`commerce_mcp.tools.schema_compact`):
+  a model reads every tool's schema in every session.
 
 It also carries the registry's per-request visibility check (``tool_visible``): a tool it hides is
 neither listed nor callable, exactly as if it were not registered. And it lists tools it has not built

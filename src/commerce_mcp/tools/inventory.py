@@ -57,7 +57,7 @@ async def _no_progress(done: float, total: float, message: str) -> None:
 
 async def get_inventory(
     services: Services,
-    channel: Annotated[Channel, Field(description="both adds flags")] = "both",
+    channel: Annotated[Channel, Field(description="both: side by side, with flags")] = "both",
     seller_skus: Annotated[
         list[Annotated[str, Field(min_length=1, max_length=60, pattern=r"^[^,]+$")]] | None,
         Field(max_length=100, description="Only these seller SKUs"),
