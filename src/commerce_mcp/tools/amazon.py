@@ -71,6 +71,7 @@ async def preview_mcf_order(
     ] = None,
 ) -> Reply[McfPreview]:
     """Ask Amazon whether FBA can ship these SKUs to this address, at what cost and speed.
+
     Creates nothing. Next: create_mcf_order (fulfill_tiktok_order_with_mcf previews TikTok
     orders itself).
     """
@@ -86,6 +87,7 @@ async def get_mcf_order(
     services: Services, seller_fulfillment_order_id: OrderId
 ) -> Reply[McfOrderResult]:
     """Get one MCF order: status, lines, shipments, carriers and tracking numbers.
+
     Also the check after an "outcome unknown" answer. Next: get_mcf_tracking.
     """
     client = await services.amazon()
@@ -107,6 +109,7 @@ async def list_mcf_orders(
     response_format: ResponseFormat = "concise",
 ) -> Reply[McfOrderList]:
     """List MCF orders updated in the last N days, with their TikTok (displayable) order ids.
+
     Next: get_mcf_order.
     """
     position = decode_cursor("list_mcf_orders", cursor)
@@ -133,6 +136,7 @@ async def get_mcf_tracking(
     package_number: Annotated[int, Field(ge=1, description="From get_mcf_order's shipments")],
 ) -> Reply[McfTracking]:
     """Carrier tracking for one MCF package: status, estimated arrival, events newest first.
+
     To push tracking to TikTok: sync_mcf_tracking_to_tiktok.
     """
     client = await services.amazon()
@@ -201,6 +205,7 @@ async def create_mcf_order(
     approval: Annotated[Approval, Resolve(ask_create)] = NOT_ASKED,
 ) -> Reply[McfWriteResult]:
     """Create an Amazon MCF order (costs money): FBA ships these SKUs to this address.
+
     Call without confirmation_token for a preview (fees, dates) and a 5-minute token; if the
     person agrees, call again with identical arguments and the token. A repeat never creates
     a second order. For a TikTok order use fulfill_tiktok_order_with_mcf. Next: get_mcf_order.
@@ -343,6 +348,7 @@ async def cancel_mcf_order(
     approval: Annotated[Approval, Resolve(ask_cancel)] = NOT_ASKED,
 ) -> Reply[McfWriteResult]:
     """Cancel an MCF order that has not started shipping (Received or Planning).
+
     Call without confirmation_token to see it and get a token, then again with the token.
     """
     order_id = seller_fulfillment_order_id

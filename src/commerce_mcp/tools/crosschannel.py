@@ -62,6 +62,7 @@ async def fulfill_tiktok_order_with_mcf(
     approval: Annotated[Approval, Resolve(ask_fulfill)] = NOT_ASKED,
 ) -> Reply[FulfillOutcome]:
     """Fulfil one TikTok Shop order (AWAITING_SHIPMENT) from Amazon FBA stock through MCF.
+
     Without confirmation_token: maps SKUs and previews fees and dates, creating nothing; if
     the person agrees, call again with identical arguments and the token. A repeat never
     creates a second order. Next: sync_mcf_tracking_to_tiktok once Amazon ships.
@@ -187,6 +188,7 @@ async def sync_mcf_tracking_to_tiktok(
     progress: Progress = _no_progress,
 ) -> Reply[TrackingSyncResult]:
     """Mark TikTok orders shipped with the tracking numbers of their MCF shipments.
+
     Covers orders sent by fulfill_tiktok_order_with_mcf. Safe to repeat: a package is never
     marked twice; failures retry next run. Unknown carrier: set COMMERCE_MCP_CARRIER_MAP.
     """
@@ -258,6 +260,7 @@ async def sync_inventory_to_tiktok(
     progress: Progress = _no_progress,
 ) -> Reply[InventorySyncResult]:
     """Set TikTok Shop available stock to what Amazon FBA can ship (minus a buffer).
+
     Without confirmation_token: the plan per SKU and a token; call again with identical
     arguments and the token to apply (a partial failure lists what changed). Compare first:
     get_inventory.

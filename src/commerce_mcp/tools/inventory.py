@@ -70,6 +70,7 @@ async def get_inventory(
     progress: Progress = _no_progress,
 ) -> Reply[InventoryResult]:
     """Stock per seller SKU on both channels: TikTok available next to FBA.
+
     Flags: oversell_risk (TikTok offers more than FBA can ship), stranded (FBA stock not on
     TikTok), unmapped (no FBA record). Next: sync_inventory_to_tiktok, update_tiktok_inventory.
     """

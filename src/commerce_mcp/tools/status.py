@@ -56,6 +56,7 @@ async def get_connection_status(
     ] = True,
 ) -> Reply[ConnectionStatus]:
     """Show which channels are connected and what is missing.
+
     TikTok Shop and Amazon: configured or not (the env vars to set), live or sandbox, account,
     shops, writes on or off. Call it first, or when a tool says a channel is not configured.
     Next: list_tiktok_orders, get_inventory.

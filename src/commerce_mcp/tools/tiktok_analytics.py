@@ -62,6 +62,7 @@ async def get_tiktok_shop_performance(
     granularity: Granularity = "ALL",
 ) -> Reply[PerformanceResult]:
     """Shop sales and traffic over a date window: GMV, orders, units, buyers, views.
+
     Days are in the shop's timezone; latest_available_date says how recent the data is.
     Next: get_tiktok_product_performance, get_tiktok_content_performance.
     """
@@ -105,6 +106,7 @@ async def get_tiktok_product_performance(
     cursor: Cursor = None,
 ) -> Reply[RankedList]:
     """Product sales over a date window: one product's series, or the top products ranked.
+
     Next: get_tiktok_product.
     """
     start, end = date_window(start_date, end_date, today(services), 7)
@@ -193,6 +195,7 @@ async def get_tiktok_content_performance(
     cursor: Cursor = None,
 ) -> Reply[RankedList]:
     """How shoppable videos and LIVE sessions sell: a ranked list, an overview, or one item.
+
     Titles are creator text, shown as data. Find item ids with view=list.
     """
     if view == "item" and not item_id:

@@ -127,6 +127,7 @@ async def update_tiktok_inventory(
     approval: Annotated[Approval, Resolve(ask_stock)] = NOT_ASKED,
 ) -> Reply[InventoryWriteResult]:
     """Set the available stock of TikTok Shop SKUs in a warehouse (absolute, not a delta).
+
     More than you hold risks overselling: check get_inventory. Call without
     confirmation_token for a preview and a 5-minute token, then again with identical
     arguments and the token.
@@ -204,6 +205,7 @@ async def ship_tiktok_order(
     approval: Annotated[Approval, Resolve(ask_ship)] = NOT_ASKED,
 ) -> Reply[ShipResult]:
     """Mark a TikTok order you shipped yourself as shipped, with carrier and tracking number.
+
     Buyer notified, no undo; from FBA use fulfill_tiktok_order_with_mcf. Call without
     confirmation_token for a preview (a wrong carrier lists valid ones) and a token, then
     again with identical arguments and the token.
