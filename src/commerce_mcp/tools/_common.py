@@ -52,9 +52,7 @@ class ToolInput(BaseModel):
 class ToolResult(BaseModel):
     """Base of every tool's structured result."""
 
-    sandbox: bool = Field(
-        default=False, description="True when the data came from the embedded sandbox (fake data)."
-    )
+    sandbox: bool = Field(default=False, description="True: fake data from the embedded sandbox")
 
 
 R = TypeVar("R", bound=ToolResult)
