@@ -26,7 +26,7 @@ pytestmark = pytest.mark.anyio
 
 
 def _services(clock: VirtualClock) -> Services:
-    settings, problems = load_settings()
+    settings, problems = load_settings(commerce_mcp_allow_writes=True)
     return Services(settings=settings, problems=problems, clock=clock, _store=MemoryStore())
 
 

@@ -8,7 +8,9 @@ import sys
 from typing import Any
 
 import pytest
-from tests.support.mcp import connect, error_text, ok
+from tests.support.mcp import connect, error_text, ok, services_for
+
+from commerce_mcp.tools.confirmation import NOT_ASKED
 
 pytestmark = pytest.mark.anyio
 
@@ -61,3 +63,51 @@ async def test_the_first_call_of_a_tool_validates_exactly_like_later_ones(sandbo
             ok(await client.call_tool("list_tiktok_orders", {"limit": 1}))
     assert firsts[0] == firsts[1] == again
     assert "unknown argument 'stauts'; did you mean 'status'?" in again
+
+
+async def test_a_manifest_card_that_calls_a_write_tool_a_read_is_refused_not_run(
+    sandbox: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Writes are off, so only read tools are listed; a stale card claiming a write tool only reads
+    # would list it, and the call must then stop before anything reaches the platform.
+    from dataclasses import replace
+
+    from commerce_mcp.tools import manifest
+    from commerce_mcp.tools._common import READ
+
+    stale = tuple(
+        replace(tool, annotations=READ) if tool.name == "update_tiktok_inventory" else tool
+        for tool in manifest.published_tools()
+    )
+    monkeypatch.setattr(manifest, "published_tools", lambda: stale)
+    services = services_for(sandbox, commerce_mcp_allow_writes=False)
+    mark = len(sandbox.tiktok_traffic)
+    async with connect(sandbox, services=services) as client:
+        listed = {tool.name for tool in (await client.list_tools()).tools}
+        args = {"items": [{"seller_sku": "ANY-1", "quantity": 1}]}
+        refused = error_text(await client.call_tool("update_tiktok_inventory", args))
+    assert "update_tiktok_inventory" in listed  # what the stale card allowed
+    assert refused == "Error executing tool update_tiktok_inventory"
+    assert sandbox.tiktok_traffic.since(mark) == []
+
+
+async def test_a_write_tool_reached_with_writes_off_changes_nothing(sandbox: Any) -> None:
+    from commerce_mcp.errors import PermissionDenied
+    from commerce_mcp.tools.confirmation import ConfirmationBook, WriteGate
+
+    services = services_for(sandbox, commerce_mcp_allow_writes=False)
+    gate = WriteGate(ConfirmationBook.for_secret(None), services, "cancel_mcf_order")
+    executed: list[str] = []
+
+    async def execute() -> str:
+        executed.append("sent")
+        return "sent"
+
+    async def preview(issue: Any) -> str:
+        return issue()
+
+    with pytest.raises(PermissionDenied, match=r"writes are off .*nothing was changed"):
+        await gate.run(
+            bound={}, approval=NOT_ASKED, token=None, preview=preview, declined=str, execute=execute
+        )
+    assert executed == []

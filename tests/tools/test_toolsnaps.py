@@ -16,6 +16,7 @@ import pytest
 from tests.support.mcp import connect
 
 from commerce_mcp.tools import manifest
+from commerce_mcp.tools._arguments import REGENERATE
 from commerce_mcp.tools.registry import all_tools
 
 pytestmark = pytest.mark.anyio
@@ -45,7 +46,7 @@ async def test_the_manifest_is_exactly_what_the_code_builds() -> None:
         name for name in set(built) | set(stored) if built.get(name) != stored.get(name)
     )
     assert not changed, (
-        f"tool contract changed for {changed}; if intended, run `{manifest.REGENERATE}`"
+        f"tool contract changed for {changed}; if intended, run `{REGENERATE}`"
         " and commit src/commerce_mcp/tools/toolsnaps/"
     )
 

@@ -4,13 +4,10 @@ The secret part is 256 random bits, so a fast keyed hash (HMAC-SHA256 with a per
 as a slow password hash here and costs microseconds per request; the prefix finds the record without
 scanning. Comparison is constant-time.
 
-Keys live in the state store, so an outage of the store (Redis restarting) would turn every request
-into an authentication failure and hide the real cause. A key this process verified within the last
-:data:`OUTAGE_GRACE_SECONDS` is therefore still accepted *while the store cannot be read*, so the
-request reaches its tool and the caller reads the tool's "state store unavailable, nothing was sent"
-instead of a 401 or a stack trace. Nothing is lost by it: while the store is down nothing can be
-revoked either, and every tool needs the store too. A key never verified here gets
-:class:`~commerce_mcp.errors.StateStoreUnavailable`.
+Keys live in the state store and every request checks its key there, so a revoked key stops working on
+every replica at once. While the store cannot be read no key is accepted: authentication raises
+:class:`~commerce_mcp.errors.StateStoreUnavailable`, which the HTTP app answers with a 503 carrying
+that message (never a 401, which would tell the caller its key is wrong).
 """
 
 from __future__ import annotations
@@ -21,15 +18,12 @@ import secrets
 import time
 from dataclasses import dataclass
 
-from commerce_mcp.errors import StateStoreUnavailable
 from commerce_mcp.hosting.principal import Principal
 from commerce_mcp.hosting.settings import READ_SCOPE, WRITE_SCOPE
 from commerce_mcp.store.base import StateStore
 
 NAMESPACE = "hosting.api_keys"
 KEY_PREFIX = "cmcp_"
-OUTAGE_GRACE_SECONDS = 300.0
-"""How long a verified key is still honoured when the store cannot be read (see the docstring)."""
 
 
 @dataclass(frozen=True)
@@ -48,8 +42,6 @@ class ApiKeys:
 
     def __init__(self, store: StateStore) -> None:
         self._store = store
-        # sha256(key) -> (principal, monotonic time it was last verified against the store).
-        self._verified: dict[str, tuple[Principal, float]] = {}
 
     async def issue(self, tenant: str, *, write: bool = True) -> str:
         """A new key for ``tenant``; the only time the full key exists outside the caller."""
@@ -74,33 +66,22 @@ class ApiKeys:
     async def authenticate(self, key: str) -> Principal | None:
         """The principal for a valid, unrevoked key; None otherwise.
 
-        Raises StateStoreUnavailable when the store cannot be read and this key was not verified
-        here within :data:`OUTAGE_GRACE_SECONDS`.
+        Raises StateStoreUnavailable when the store cannot be read.
         """
         try:
             prefix, secret = key.removeprefix(KEY_PREFIX).split("_", 1)
         except ValueError:
             return None
-        fingerprint = hashlib.sha256(key.encode()).hexdigest()
-        try:
-            doc = await self._store.get(NAMESPACE, prefix)
-        except StateStoreUnavailable:
-            known = self._verified.get(fingerprint)
-            if known is not None and time.monotonic() - known[1] < OUTAGE_GRACE_SECONDS:
-                return known[0]
-            raise
+        doc = await self._store.get(NAMESPACE, prefix)
         if (
             doc is None
             or doc.get("revoked")
             or not hmac.compare_digest(str(doc["hash"]), _digest(str(doc["salt"]), secret))
         ):
-            self._verified.pop(fingerprint, None)
             return None
-        principal = Principal(
+        return Principal(
             tenant=str(doc["tenant"]), scopes=frozenset(doc.get("scopes", [])), via="api_key"
         )
-        self._verified[fingerprint] = (principal, time.monotonic())
-        return principal
 
     async def list(self, tenant: str | None = None) -> list[ApiKeyRecord]:
         records = [

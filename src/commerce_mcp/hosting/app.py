@@ -27,6 +27,8 @@ from commerce_mcp.hosting.settings import READ_SCOPE, WRITE_SCOPE
 from commerce_mcp.store.base import StateStore
 
 log = logging.getLogger(__name__)
+#: JSON-RPC implementation-defined server error (-32000 to -32099): the server cannot serve now.
+_SERVER_UNAVAILABLE = -32000
 
 
 MCP_PATH = "/mcp"
@@ -200,12 +202,20 @@ class HostedApp:
 
 
 async def _unavailable(send: Send, exc: StateStoreUnavailable) -> None:
-    """503 saying the state store is down (so nothing was done), with when to try again."""
+    """503 saying the state store is down (so nothing was done), with when to try again.
+
+    The body is a JSON-RPC error (id null: the request was refused before it was read), which MCP
+    clients surface as the call's error, so the caller reads why instead of a bare status code.
+    """
     log.warning("state store unavailable: %s", exc.message)
     await _json(
         send,
         503,
-        {"error": "state_store_unavailable", "error_description": exc.describe()},
+        {
+            "jsonrpc": "2.0",
+            "id": None,
+            "error": {"code": _SERVER_UNAVAILABLE, "message": exc.describe()},
+        },
         [(b"retry-after", b"5")],
     )
 

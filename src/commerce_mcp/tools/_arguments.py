@@ -43,6 +43,8 @@ from commerce_mcp.tools.schema_compact import compact_schema
 from commerce_mcp.tools.text import quoted
 
 log = logging.getLogger(__name__)
+#: The command that rewrites the tool manifest from the code (``tools.manifest``).
+REGENERATE = "python -m commerce_mcp.tools.manifest"
 
 #: Problems listed in one refusal; the rest are counted. The first few are enough to fix the call, and a
 #: list of 1,000 bad items must not become 1,000 lines.
@@ -209,14 +211,18 @@ class CommerceServer(MCPServer[Services]):
         if deferred is None or self._registered(name) is not None:
             return
         listed, build = deferred
-        build()
+        try:
+            build()
+        except BaseException:
+            # Half-built (registered, but without its argument rules): the next call must not find it.
+            if self._registered(name) is not None:
+                self.remove_tool(name)
+            raise
         built = next((t for t in await super().list_tools() if t.name == name), None)
         if built != listed:
-            # The manifest was not regenerated after a change: calls follow the code, tools/list does not.
-            log.warning(
-                "tool %s is listed from a stale manifest; run `python -m commerce_mcp.tools.manifest`",
-                name,
-            )
+            # Who may call it was checked against the code while building (``checked_spec``); what
+            # differs is text or schema: clients read the listing, arguments are checked by the code.
+            log.warning("tool %s is listed from a stale manifest; run `%s`", name, REGENERATE)
 
     def _tool_input_schema(self, name: str) -> dict[str, Any] | None:
         """The input schema the SDK checks ``Mcp-Param`` headers against, for a deferred tool too."""

@@ -29,7 +29,7 @@ from typing import Any, TypeVar
 from mcp.server.mcpserver import Context, Elicit
 from pydantic import BaseModel, Field
 
-from commerce_mcp.errors import InvalidRequest
+from commerce_mcp.errors import InvalidRequest, PermissionDenied
 from commerce_mcp.services import Services
 from commerce_mcp.store.base import StateStore
 
@@ -192,6 +192,16 @@ class WriteGate:
         execute: Callable[[], Awaitable[R]],
     ) -> R:
         """Preview, or confirm and execute, or report the person's "no"."""
+        # The registry hides write tools when writes are off; this is the lock behind that door, for
+        # any path that reaches a write tool anyway (a stale manifest, a future caller).
+        settings = self.services.settings
+        if not settings.writes_enabled:
+            raise PermissionDenied(
+                f"{self.tool} changes a platform and writes are off ({settings.writes_decided_by});"
+                " nothing was changed",
+                hint="turn writes on (COMMERCE_MCP_ALLOW_WRITES=true; hosted: the tenant's write"
+                " policy) and call the tool again",
+            )
         if isinstance(approval, NotAsked):
             if token is None:
                 return await preview(lambda: self.issue(bound))

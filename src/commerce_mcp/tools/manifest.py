@@ -31,7 +31,6 @@ if TYPE_CHECKING:
     from commerce_mcp.tools._arguments import CommerceServer
 
 DIRECTORY = Path(__file__).with_name("toolsnaps")
-REGENERATE = "python -m commerce_mcp.tools.manifest"
 #: The tools/list keys each file keeps (the ones the code decides); "toolset" and "module" are added.
 WIRE_KEYS = ("name", "title", "description", "inputSchema", "outputSchema", "annotations")
 
@@ -39,9 +38,16 @@ WIRE_KEYS = ("name", "title", "description", "inputSchema", "outputSchema", "ann
 @functools.cache
 def published_tools() -> tuple[PublishedTool, ...]:
     """Every tool as published, in listing order: status, then the TikTok, Amazon, cross-channel tools."""
-    tools = [_published(entry) for entry in stored_entries().values()]
+    entries = stored_entries()
     rank: dict[str | None, int] = {toolset: index for index, toolset in enumerate(TOOLSETS)}
     rank[None] = -1  # get_connection_status first: every session should start there
+    # A broken install must fail loudly at start-up, not serve a server with no or odd tools.
+    if not entries:
+        raise RuntimeError(f"no tool manifest in {DIRECTORY}; reinstall commerce-mcp")
+    for stem, entry in entries.items():
+        if entry.get("name") != stem or entry.get("toolset", "?") not in rank:
+            raise RuntimeError(f"{DIRECTORY / stem}.json is not a tool manifest entry")
+    tools = [_published(entry) for entry in entries.values()]
     return tuple(sorted(tools, key=lambda tool: (rank[tool.toolset], tool.name)))
 
 

@@ -37,7 +37,7 @@ from mcp.types import Tool as MCPTool
 from commerce_mcp.config import Settings
 from commerce_mcp.errors import CommerceError
 from commerce_mcp.services import Services
-from commerce_mcp.tools._arguments import CommerceServer
+from commerce_mcp.tools._arguments import REGENERATE, CommerceServer
 from commerce_mcp.tools._common import READ, Reply, respond, run_bounded, tool_error
 from commerce_mcp.tools.confirmation import ConfirmationBook, WriteGate
 
@@ -166,7 +166,7 @@ def register_tools(
     for card in published:
 
         def build(card: ToolCard = card) -> None:
-            add_tool(server, spec_of(card), provider, book)
+            add_tool(server, checked_spec(card), provider, book)
 
         server.defer_tool(card.tool, build)
     if visible is not None:
@@ -189,13 +189,29 @@ def add_tool(
     server.trust_structured_content(spec.name)
 
 
+def checked_spec(card: ToolCard) -> ToolSpec:
+    """The spec ``card`` describes, refused when it decides visibility differently than the card.
+
+    Whether a session may see or call a tool (toolset, read or write) is decided from the manifest's
+    card before the code is imported; a card that disagrees with the code would let a write tool
+    through as a read, so such a tool is not built at all until the manifest is regenerated.
+    """
+    spec = spec_of(card)
+    if (spec.toolset, spec.annotations, spec.title) != (card.toolset, card.annotations, card.title):
+        raise LookupError(
+            f"the manifest entry for {card.name!r} disagrees with its code on toolset, title or"
+            f" annotations; regenerate it: {REGENERATE}"
+        )
+    return spec
+
+
 def spec_of(card: ToolCard) -> ToolSpec:
     """The spec ``card`` describes, from its module's ``TOOLS`` (importing the module)."""
     specs: Iterable[ToolSpec] = getattr(importlib.import_module(card.module), "TOOLS", ())
     for spec in specs:
         if spec.name == card.name:
             return spec
-    raise LookupError(f"{card.module}.TOOLS has no tool {card.name!r}; regenerate the manifest")
+    raise LookupError(f"{card.module}.TOOLS has no tool {card.name!r}; regenerate it: {REGENERATE}")
 
 
 async def services_from(provider: ServicesProvider) -> Services:
