@@ -38,3 +38,20 @@ def assigned_code(text: str) -> str | None:
     if code in ISO_COUNTRY_CODES:
         return code
     return _COMMON_MISTAKES.get(code)
+
+
+#: Country names as TikTok Shop writes them in an address's ``district_info``, for the markets it sells
+#: in; a name not here is not guessed at.
+_MARKET_NAMES = {
+    "united states": "US", "united states of america": "US", "usa": "US",
+    "united kingdom": "GB", "great britain": "GB",
+    "mexico": "MX", "méxico": "MX", "spain": "ES", "españa": "ES", "ireland": "IE",
+    "germany": "DE", "deutschland": "DE", "france": "FR", "italy": "IT", "italia": "IT",
+    "japan": "JP", "brazil": "BR", "brasil": "BR", "indonesia": "ID", "malaysia": "MY",
+    "philippines": "PH", "singapore": "SG", "thailand": "TH", "vietnam": "VN", "viet nam": "VN",
+}  # fmt: skip
+
+
+def code_for_name(name: str) -> str | None:
+    """The code of a TikTok Shop market's country written out (``United States`` → US), else None."""
+    return _MARKET_NAMES.get(" ".join(name.split()).casefold())

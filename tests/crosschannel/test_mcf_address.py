@@ -97,14 +97,25 @@ def test_blank_and_repeated_lines_are_sent_once() -> None:
     assert (address.address_line2, address.address_line3) == ("Suite 100", None)
 
 
-def test_the_country_comes_from_the_code_then_the_shops_market_never_from_a_name() -> None:
+def test_the_country_comes_from_the_code_a_known_name_or_else_the_shops_market() -> None:
     assert to_mcf_address(recipient(region_code="UK")).country_code == "GB"
     named_only = recipient(region_code=None)  # district_info says "United States"
-    assert to_mcf_address(named_only, market="US").country_code == "US"
-    with pytest.raises(AddressProblem, match=r"country only as 'United States'.*create_mcf_order"):
-        to_mcf_address(named_only)
+    assert to_mcf_address(named_only).country_code == "US"
+    state_and_city = [
+        {"address_level_name": "State", "address_name": "Texas"},
+        {"address_level_name": "City", "address_name": "Austin"},
+    ]
+    unnamed = recipient(region_code=None, district_info=state_and_city)
+    assert to_mcf_address(unnamed, market="US").country_code == "US"
     with pytest.raises(AddressProblem, match="names no country"):
-        to_mcf_address(recipient(region_code=None, district_info=[]))
+        to_mcf_address(unnamed)
+    # A name we cannot read is refused, even though the shop's market would give a code.
+    canada = recipient(
+        region_code=None,
+        district_info=[{"address_level_name": "Country", "address_name": "Kanada"}],
+    )
+    with pytest.raises(AddressProblem, match=r"country only as 'Kanada'.*create_mcf_order"):
+        to_mcf_address(canada, market="US")
 
 
 def test_a_city_longer_than_amazon_allows_is_refused_not_cut() -> None:

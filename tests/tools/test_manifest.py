@@ -111,3 +111,20 @@ async def test_a_write_tool_reached_with_writes_off_changes_nothing(sandbox: Any
             bound={}, approval=NOT_ASKED, token=None, preview=preview, declined=str, execute=execute
         )
     assert executed == []
+
+
+@pytest.mark.parametrize("stray", [None, "notes.json"])
+def test_a_missing_or_stray_manifest_fails_start_up_loudly(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch, stray: str | None
+) -> None:
+    from commerce_mcp.tools import manifest
+
+    if stray is not None:
+        (tmp_path / stray).write_text('{"name": "something else"}')
+    monkeypatch.setattr(manifest, "DIRECTORY", tmp_path)
+    manifest.published_tools.cache_clear()
+    try:
+        with pytest.raises(RuntimeError, match="reinstall" if stray is None else "notes.json"):
+            manifest.published_tools()
+    finally:
+        manifest.published_tools.cache_clear()

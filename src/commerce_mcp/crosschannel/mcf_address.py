@@ -11,7 +11,7 @@ from __future__ import annotations
 import textwrap
 
 from commerce_mcp.amazon.models import Address
-from commerce_mcp.countries import assigned_code
+from commerce_mcp.countries import assigned_code, code_for_name
 from commerce_mcp.tiktok.models import RecipientAddress
 
 #: Amazon's Address limits (fulfillmentOutbound Address definition).
@@ -31,8 +31,8 @@ class AddressProblem(ValueError):
 def to_mcf_address(address: RecipientAddress | None, market: str | None = None) -> Address:
     """Map ``address`` field by field; ``market`` is the shop's region, used when the order names none.
 
-    TikTok Shop sells within one market, so a shop's order ships to the shop's country; the order's own
-    ``region_code`` still wins when present. Raises :class:`AddressProblem` (a ``ValueError``) with a
+    The country is the order's ``region_code``; failing that, its country name when it is one we know;
+    only when the order names no country at all the shop's market (TikTok Shop sells within one). Raises :class:`AddressProblem` (a ``ValueError``) with a
     sentence fit for the seller when the address cannot be sent unchanged.
     """
     if address is None:
@@ -104,16 +104,22 @@ def _fits(what: str, value: str | None, limit: int) -> None:
 
 
 def _country(address: RecipientAddress, market: str | None) -> str:
+    code = assigned_code(address.region_code or "")
+    if code is not None:
+        return code
     named = _clean(address.district("Country"))
-    for candidate in (address.region_code, named, market):
-        code = assigned_code(candidate or "")
-        if code is not None:
-            return code
-    if named:
-        raise AddressProblem(
-            f"the order names its country only as {named[:40]!r}, not as a two-letter code; {_BY_HAND}"
-        )
-    raise AddressProblem(f"the order names no country; {_BY_HAND}")
+    if named is not None:
+        # A country written out must be one we can read: the shop's market is no substitute for it.
+        code = assigned_code(named) or code_for_name(named)
+        if code is None:
+            raise AddressProblem(
+                f"the order names its country only as {named[:40]!r}, not as a code; {_BY_HAND}"
+            )
+        return code
+    code = assigned_code(market or "")
+    if code is None:
+        raise AddressProblem(f"the order names no country; {_BY_HAND}")
+    return code
 
 
 def _phone(raw: str | None) -> str | None:
