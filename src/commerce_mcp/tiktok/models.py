@@ -9,9 +9,10 @@ numbers), money is ``Decimal`` (never float), epoch times are ``int`` and analyt
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, GetCoreSchemaHandler, field_validator
+from pydantic_core import CoreSchema, core_schema
 
 T = TypeVar("T")
 
@@ -26,11 +27,32 @@ def _blank_to_none(value: object) -> object:
     return None if isinstance(value, str) and not value.strip() else value
 
 
-class Money(TikTokModel):
-    amount: Decimal | None = None
-    currency: str | None = None
+class _BlankIsNone:
+    """Annotated marker: a blank string the annotated type refuses validates to None instead.
 
-    _blank = field_validator("amount", mode="before")(_blank_to_none)
+    TikTok sends ``""`` for an absent amount. Done in pydantic-core rather than with a Python
+    ``mode="before"`` validator, which ran ~11 times per order and cost a tenth of parsing one; the
+    type is tried first, so the common case pays nothing. Blank means what ``str.strip()``
+    removes: Unicode White_Space plus U+001C-U+001F, which Python counts as space and the regex
+    engine does not.
+    """
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
+        blank = core_schema.no_info_after_validator_function(
+            lambda _: None,
+            core_schema.str_schema(pattern=r"^[\s\x1c-\x1f]*$", strict=True),
+        )
+        return core_schema.union_schema([handler(source), blank], mode="left_to_right")
+
+
+#: An optional amount of money; a blank string means none.
+Amount = Annotated[Decimal | None, _BlankIsNone]
+
+
+class Money(TikTokModel):
+    amount: Amount = None
+    currency: str | None = None
 
 
 class Page(TikTokModel, Generic[T]):
@@ -80,10 +102,8 @@ class TokenGrant(TikTokModel):
 
 class Price(TikTokModel):
     currency: str | None = None
-    sale_price: Decimal | None = None
-    tax_exclusive_price: Decimal | None = None
-
-    _blank = field_validator("sale_price", "tax_exclusive_price", mode="before")(_blank_to_none)
+    sale_price: Amount = None
+    tax_exclusive_price: Amount = None
 
 
 class WarehouseQuantity(TikTokModel):
@@ -217,26 +237,14 @@ class ItemError(TikTokModel):
 
 class Payment(TikTokModel):
     currency: str | None = None
-    sub_total: Decimal | None = None
-    shipping_fee: Decimal | None = None
-    seller_discount: Decimal | None = None
-    platform_discount: Decimal | None = None
-    tax: Decimal | None = None
-    total_amount: Decimal | None = None
-    original_total_product_price: Decimal | None = None
-    original_shipping_fee: Decimal | None = None
-
-    _blank = field_validator(
-        "sub_total",
-        "shipping_fee",
-        "seller_discount",
-        "platform_discount",
-        "tax",
-        "total_amount",
-        "original_total_product_price",
-        "original_shipping_fee",
-        mode="before",
-    )(_blank_to_none)
+    sub_total: Amount = None
+    shipping_fee: Amount = None
+    seller_discount: Amount = None
+    platform_discount: Amount = None
+    tax: Amount = None
+    total_amount: Amount = None
+    original_total_product_price: Amount = None
+    original_shipping_fee: Amount = None
 
 
 class DistrictInfo(TikTokModel):
@@ -278,8 +286,8 @@ class LineItem(TikTokModel):
     product_name: str | None = None
     sku_name: str | None = None
     seller_sku: str | None = None
-    sale_price: Decimal | None = None
-    original_price: Decimal | None = None
+    sale_price: Amount = None
+    original_price: Amount = None
     currency: str | None = None
     display_status: str | None = None
     package_id: str | None = None
@@ -288,8 +296,6 @@ class LineItem(TikTokModel):
     shipping_provider_id: str | None = None
     shipping_provider_name: str | None = None
     is_gift: bool | None = None
-
-    _blank = field_validator("sale_price", "original_price", mode="before")(_blank_to_none)
 
 
 class PackageRef(TikTokModel):
@@ -334,14 +340,10 @@ class Order(TikTokModel):
 
 class RefundAmount(TikTokModel):
     currency: str | None = None
-    refund_total: Decimal | None = None
-    refund_subtotal: Decimal | None = None
-    refund_shipping_fee: Decimal | None = None
-    refund_tax: Decimal | None = None
-
-    _blank = field_validator(
-        "refund_total", "refund_subtotal", "refund_shipping_fee", "refund_tax", mode="before"
-    )(_blank_to_none)
+    refund_total: Amount = None
+    refund_subtotal: Amount = None
+    refund_shipping_fee: Amount = None
+    refund_tax: Amount = None
 
 
 class AfterSaleLineItem(TikTokModel):
