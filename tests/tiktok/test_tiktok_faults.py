@@ -7,6 +7,7 @@ from urllib.parse import parse_qs
 
 import httpx
 import pytest
+from pydantic import ValidationError
 from tiktok_helpers import SandboxClock
 
 from commerce_mcp import errors
@@ -170,3 +171,55 @@ async def test_ship_dropped_after_commit_is_not_resent(
     assert sandbox.tiktok.ship_requests == shipped_before + 1
     (after,) = await client.get_orders(shop, [order.id])
     assert after.tracking_number == "TRK123456"
+
+
+@pytest.mark.parametrize(("status", "code"), [(200, 36009003), (503, 0)])
+async def test_a_failure_is_classified_even_when_its_data_fits_the_page(
+    client: TikTokShopClient, shop: Shop, sandbox: SandboxServers, status: int, code: int
+) -> None:
+    """Pages are decoded straight into models only for code 0 below HTTP 400: else the code and
+    status decide first, so this transient failure is retried rather than read as an empty page."""
+    sandbox.tiktok_faults.inject(
+        ORDERS,
+        "status",
+        1,
+        status=status,
+        body={"code": code, "message": "Internal error.", "data": {"orders": []}},
+    )
+    page = await client.search_orders(shop, status="AWAITING_SHIPMENT", page_size=3)
+    assert len(page.items) == 3
+    assert sandbox.tiktok_faults.fired[-1][2] == "status"
+
+
+@pytest.mark.parametrize(
+    ("body", "ids", "token"),
+    [
+        ({"code": 0, "data": {"orders": None, "next_page_token": ""}}, [], None),
+        ({"code": 0, "data": None}, [], None),
+        ({"code": "0", "data": {"orders": [{"id": 7}], "next_page_token": "n"}}, ["7"], "n"),
+        ({"code": None, "data": {"orders": [{"id": "8"}], "total_count": "1"}}, ["8"], None),
+    ],
+)
+async def test_an_odd_success_the_page_shape_refuses_is_read_as_a_dict(
+    client: TikTokShopClient,
+    shop: Shop,
+    sandbox: SandboxServers,
+    body: dict[str, object],
+    ids: list[str],
+    token: str | None,
+) -> None:
+    sandbox.tiktok_faults.inject(ORDERS, "status", 1, status=200, body=body)
+    page = await client.search_orders(shop, page_size=3)
+    assert [order.id for order in page.items] == ids
+    assert page.next_page_token == token
+
+
+async def test_an_order_without_an_id_fails_validation_like_any_bad_item(
+    client: TikTokShopClient, shop: Shop, sandbox: SandboxServers
+) -> None:
+    sandbox.tiktok_faults.inject(
+        "/order/202507/orders", "status", 1, status=200,
+        body={"code": 0, "data": {"orders": [{"status": "UNPAID"}]}},
+    )  # fmt: skip
+    with pytest.raises(ValidationError, match="id"):
+        await client.get_orders(shop, ["1"])

@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import httpx
 import pytest
 from pydantic import BaseModel
 from tests.support.reference import require
 from tiktok_helpers import TIKTOK_REFERENCE
 
 from commerce_mcp.tiktok import models as m
+from commerce_mcp.tiktok.client import listing
+from commerce_mcp.tiktok.transport import decode_success, parse_envelope
 
 SAMPLES = TIKTOK_REFERENCE / "samples"
 
@@ -71,6 +74,21 @@ def test_sample_parses(name: str) -> None:
     assert items
     for item in items:
         model.model_validate(item)
+
+
+@pytest.mark.parametrize("name", sorted(name for name, (key, _) in PARSERS.items() if key))
+def test_a_list_sample_decodes_in_one_pass_as_read_item_by_item(name: str) -> None:
+    require(SAMPLES)
+    key, model = PARSERS[name]
+    assert key is not None
+    shape = listing(model, key)
+    response = httpx.Response(200, content=(SAMPLES / name).read_bytes())
+    decoded = decode_success(response, shape)
+    read = shape.from_data(parse_envelope(response, "sample"))
+    assert decoded is not None
+    assert decoded.items
+    assert decoded.model_dump_json() == read.model_dump_json()
+    assert decoded == read
 
 
 def test_ids_stay_strings_and_money_is_decimal() -> None:

@@ -13,11 +13,11 @@ import functools
 import random
 from collections.abc import Mapping, Sequence
 from datetime import date
-from typing import Any, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar, overload
 from urllib.parse import quote
 
 import httpx
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from commerce_mcp import errors
 from commerce_mcp.config import Settings
@@ -106,13 +106,51 @@ def _page_class(model: type[Any]) -> type[Page[Any]]:
     return Page[model]  # type: ignore[valid-type]
 
 
-def _page(data: Mapping[str, Any], key: str, model: type[M]) -> Page[M]:
-    items = [model.model_validate(item) for item in data.get(key) or []]
-    return _page_class(model)(
-        items=items,
-        next_page_token=data.get("next_page_token"),
-        total_count=data.get("total_count"),
-        latest_available_date=data.get("latest_available_date"),
+class Listing(BaseModel, Generic[M]):
+    """A response's ``data`` holding its items under one key: the shape a list endpoint's body
+    is decoded into in one pass (see transport.decode_success); one per key from :func:`listing`.
+
+    The paging fields stay as sent; :func:`_page` validates them as every page does.
+    """
+
+    key: ClassVar[str]
+    item: ClassVar[type[BaseModel]]
+
+    items: list[M] | None = None
+    next_page_token: Any = None
+    total_count: Any = None
+    latest_available_date: Any = None
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any]) -> Listing[Any]:
+        """The listing of a ``data`` dict read item by item, for answers one-pass decoding left."""
+        items: list[Any] = [cls.item.model_validate(item) for item in data.get(cls.key) or []]
+        return cls.model_construct(
+            items=items,
+            next_page_token=data.get("next_page_token"),
+            total_count=data.get("total_count"),
+            latest_available_date=data.get("latest_available_date"),
+        )
+
+
+@functools.cache
+def listing(model: type[M], key: str) -> type[Listing[M]]:
+    """The listing shape of ``model`` items under ``key`` (built once per pair)."""
+
+    class Shape(Listing[model]):  # type: ignore[valid-type]
+        items: list[model] | None = Field(default=None, validation_alias=key)  # type: ignore[valid-type]
+
+    Shape.__name__ = Shape.__qualname__ = f"{model.__name__}Listing"
+    Shape.key, Shape.item = key, model
+    return Shape
+
+
+def _page(data: Listing[M]) -> Page[M]:
+    return _page_class(data.item)(
+        items=data.items or [],
+        next_page_token=data.next_page_token,
+        total_count=data.total_count,
+        latest_available_date=data.latest_available_date,
     )
 
 
@@ -206,6 +244,7 @@ class TikTokShopClient:
 
     # ------------------------------------------------------------------------------ call core
 
+    @overload
     async def _call(
         self,
         endpoint: ep.Endpoint,
@@ -214,7 +253,32 @@ class TikTokShopClient:
         path_args: Mapping[str, str] | None = None,
         query: Mapping[str, str] | None = None,
         body: Mapping[str, Any] | None = None,
-    ) -> dict[str, Any]:
+        shape: None = None,
+    ) -> dict[str, Any]: ...
+
+    @overload
+    async def _call(
+        self,
+        endpoint: ep.Endpoint,
+        *,
+        shop: Shop | None = None,
+        path_args: Mapping[str, str] | None = None,
+        query: Mapping[str, str] | None = None,
+        body: Mapping[str, Any] | None = None,
+        shape: type[Listing[M]],
+    ) -> Listing[M]: ...
+
+    async def _call(
+        self,
+        endpoint: ep.Endpoint,
+        *,
+        shop: Shop | None = None,
+        path_args: Mapping[str, str] | None = None,
+        query: Mapping[str, str] | None = None,
+        body: Mapping[str, Any] | None = None,
+        shape: type[Listing[M]] | None = None,
+    ) -> Listing[M] | dict[str, Any]:
+        """The envelope's ``data`` after retries; with ``shape``, as that listing."""
         if endpoint.shop_scoped and shop is None:
             raise errors.InvalidRequest(f"{endpoint.name} needs a shop", platform="tiktok")
         path = endpoint.template.format(
@@ -231,14 +295,14 @@ class TikTokShopClient:
         )
         used: list[str] = []
 
-        async def attempt(info: Attempt) -> dict[str, Any]:
+        async def attempt(info: Attempt) -> Listing[M] | dict[str, Any]:
             token = await self.tokens.access_token()
             used.append(token)
             return await self._transport.send(
-                request, token, attempt_timeout=info.timeout, operation=endpoint.name
+                request, token, attempt_timeout=info.timeout, operation=endpoint.name, shape=shape
             )
 
-        return await call_with_retries(
+        data = await call_with_retries(
             attempt,
             op=OperationSpec(endpoint.template, endpoint.idempotent),
             account=f"{self._app_key}:{cipher or '-'}",
@@ -249,6 +313,10 @@ class TikTokShopClient:
             refresh_credentials=self.tokens.expired_callback(lambda: used[-1] if used else None),
             rng=self._rng,
         )
+        if shape is not None and isinstance(data, dict):
+            # Read after the retry loop, as every dict answer is, so a bad item fails the same way.
+            return shape.from_data(data)
+        return data
 
     # ------------------------------------------------------------------------------ shops
 
@@ -318,8 +386,9 @@ class TikTokShopClient:
                 update_time_ge=update_time_ge,
                 update_time_le=update_time_le,
             ),
+            shape=listing(Product, "products"),
         )
-        return _page(data, "products", Product)
+        return _page(data)
 
     async def get_product(self, shop: Shop, product_id: str) -> Product:
         """One product with description, images and SKUs."""
@@ -428,8 +497,9 @@ class TikTokShopClient:
                 buyer_user_id=buyer_user_id,
                 warehouse_ids=list(warehouse_ids) if warehouse_ids else None,
             ),
+            shape=listing(Order, "orders"),
         )
-        return _page(data, "orders", Order)
+        return _page(data)
 
     async def get_orders(self, shop: Shop, order_ids: Sequence[str]) -> list[Order]:
         """Order details, in batches of 50 ids; unknown ids are simply absent."""
@@ -437,8 +507,13 @@ class TikTokShopClient:
         result: list[Order] = []
         for start in range(0, len(unique), ORDER_DETAIL_BATCH):
             batch = unique[start : start + ORDER_DETAIL_BATCH]
-            data = await self._call(ep.GET_ORDERS, shop=shop, query={"ids": ",".join(batch)})
-            result.extend(Order.model_validate(o) for o in data.get("orders") or [])
+            data = await self._call(
+                ep.GET_ORDERS,
+                shop=shop,
+                query={"ids": ",".join(batch)},
+                shape=listing(Order, "orders"),
+            )
+            result.extend(data.items or [])
         return result
 
     async def search_returns(
@@ -482,8 +557,9 @@ class TikTokShopClient:
                 update_time_ge=update_time_ge,
                 update_time_lt=update_time_lt,
             ),
+            shape=listing(ReturnRecord, "return_orders"),
         )
-        return _page(data, "return_orders", ReturnRecord)
+        return _page(data)
 
     async def search_cancellations(
         self,
@@ -522,8 +598,9 @@ class TikTokShopClient:
                 update_time_ge=update_time_ge,
                 update_time_lt=update_time_lt,
             ),
+            shape=listing(Cancellation, "cancellations"),
         )
-        return _page(data, "cancellations", Cancellation)
+        return _page(data)
 
     # ------------------------------------------------------------------------------ fulfillment
 
@@ -616,8 +693,9 @@ class TikTokShopClient:
             shop=shop,
             path_args=path_args,
             query=_query(start_date_ge=_day(start_date), end_date_lt=_day(end_date), **extra),
+            shape=listing(model, key),
         )
-        return _page(data, key, model)
+        return _page(data)
 
     async def shop_performance(
         self,

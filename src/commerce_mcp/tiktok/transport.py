@@ -6,14 +6,16 @@ signature); the JSON body is serialized once by the caller and exactly those byt
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, Literal, TypeVar, overload
 
 import httpx
+from pydantic import BaseModel, ValidationError
 
 from commerce_mcp import errors
 from commerce_mcp.resilience.backoff import parse_retry_after
@@ -24,6 +26,8 @@ from commerce_mcp.tiktok.signing import sign
 log = logging.getLogger(__name__)
 
 JSON_CONTENT_TYPE = "application/json"
+
+D = TypeVar("D", bound=BaseModel)
 
 
 def encode_body(fields: Mapping[str, Any] | None) -> bytes | None:
@@ -66,6 +70,7 @@ class SignedTransport:
         params["sign"] = sign(self._secret, request.path, params, request.body, JSON_CONTENT_TYPE)
         return params
 
+    @overload
     async def send(
         self,
         request: ApiRequest,
@@ -73,18 +78,43 @@ class SignedTransport:
         *,
         attempt_timeout: float,
         operation: str,
-    ) -> dict[str, Any]:
+        shape: None = None,
+    ) -> dict[str, Any]: ...
+
+    @overload
+    async def send(
+        self,
+        request: ApiRequest,
+        access_token: str,
+        *,
+        attempt_timeout: float,
+        operation: str,
+        shape: type[D],
+    ) -> D | dict[str, Any]: ...
+
+    async def send(
+        self,
+        request: ApiRequest,
+        access_token: str,
+        *,
+        attempt_timeout: float,
+        operation: str,
+        shape: type[D] | None = None,
+    ) -> D | dict[str, Any]:
         """Send one attempt; return the envelope's ``data`` or raise a classified error.
+
+        With ``shape``, a success envelope whose ``data`` fits it comes back as that model (see
+        :func:`decode_success`); any other answer is read as without it.
 
         A rejected timestamp is re-stamped and re-signed once on the spot; a second rejection means
         this machine's clock is wrong, which retrying cannot fix.
         """
         try:
-            return await self._send_once(request, access_token, attempt_timeout, operation)
+            return await self._send_once(request, access_token, attempt_timeout, operation, shape)
         except classify.TimestampRejected:
             log.warning("tiktok: timestamp rejected for %s; re-signing once", operation)
         try:
-            return await self._send_once(request, access_token, attempt_timeout, operation)
+            return await self._send_once(request, access_token, attempt_timeout, operation, shape)
         except classify.TimestampRejected as error:
             error.message = (
                 f"TikTok Shop rejected the request time twice; this machine's clock looks "
@@ -98,7 +128,8 @@ class SignedTransport:
         access_token: str,
         attempt_timeout: float,
         operation: str,
-    ) -> dict[str, Any]:
+        shape: type[D] | None,
+    ) -> D | dict[str, Any]:
         headers = {"content-type": JSON_CONTENT_TYPE, "x-tts-access-token": access_token}
         try:
             response = await self._http.request(
@@ -111,7 +142,43 @@ class SignedTransport:
             )
         except httpx.HTTPError as error:
             raise classify.from_transport(error, operation) from error
+        if shape is not None:
+            data = decode_success(response, shape)
+            if data is not None:
+                return data
         return parse_envelope(response, operation, now_wall=self._clock.wall())
+
+
+class _Success(BaseModel, Generic[D]):
+    """A ``code: 0`` envelope whose ``data`` fits ``D``."""
+
+    code: Literal[0]
+    data: D
+
+
+@functools.cache
+def _success(shape: type[BaseModel]) -> type[_Success[Any]]:
+    # pydantic holds parametrized generics only weakly; keep each one built.
+    return _Success[shape]  # type: ignore[valid-type]
+
+
+def decode_success(response: httpx.Response, shape: type[D]) -> D | None:
+    """The ``data`` of a success envelope as ``shape``, decoded from the body bytes in one pass.
+
+    JSON to dicts and then models cost about 1.7 times the CPU of letting pydantic-core validate the
+    bytes (measured on order pages). Only an answer :func:`parse_envelope` would return data for
+    without classifying it (HTTP < 400, ``code`` 0) whose data fits ``shape`` is taken here; None
+    for every other answer, which the caller then hands to :func:`parse_envelope`, so errors are
+    classified by their ``code`` exactly as before and odd successes are read as before.
+    """
+    if response.status_code >= 400:
+        return None
+    try:
+        envelope = _success(shape).model_validate_json(response.content)
+    except ValidationError:
+        return None
+    data: D = envelope.data
+    return data
 
 
 def parse_envelope(
