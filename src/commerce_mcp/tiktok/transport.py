@@ -152,7 +152,7 @@ class SignedTransport:
 class _Success(BaseModel, Generic[D]):
     """A ``code: 0`` envelope whose ``data`` fits ``D``."""
 
-    code: Literal[0]
+    code: Literal[0]  # any other code fails here and goes to parse_envelope to be classified
     data: D
 
 
