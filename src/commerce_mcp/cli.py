@@ -218,9 +218,10 @@ async def _doctor(sandbox: bool, fmt: Any) -> int:
 
 
 def _serve(sandbox: bool) -> int:
-    from commerce_mcp.server import build_server
+    from commerce_mcp.server import build_server, settle_startup_objects
 
     server = build_server(_services(sandbox))
+    settle_startup_objects()
     with contextlib.suppress(KeyboardInterrupt):
         server.run("stdio")
     return 0
