@@ -231,18 +231,17 @@ async def catalogue_page(
     amazon: AmazonMcfClient,
     catalogue: dict[str, str],
     skumap: SkuMap,
-    offset: int,
     limit: int,
 ) -> StockView:
-    """Rows ``offset`` to ``offset + limit`` of the full join, read for those SKUs only.
+    """The first ``limit`` rows of the full join, read for those SKUs only.
 
     The full join lists TikTok SKUs first, in seller-SKU order, so when the catalogue holds more than
-    ``offset + limit`` SKUs these rows are exactly those SKUs: their TikTok stock by SKU id and their
+    ``limit`` SKUs these rows are exactly its first SKUs: their TikTok stock by SKU id and their
     FBA stock by ``sellerSkus`` (a call per 50), instead of every FBA page.
     """
-    if offset + limit > len(catalogue):
+    if limit > len(catalogue):
         raise ValueError("the page reaches past the TikTok SKUs: read everything instead")
-    names = sorted(catalogue)[offset : offset + limit]
+    names = sorted(catalogue)[:limit]
     tiktok_stock = await read_tiktok_skus(tiktok, shop, [catalogue[n] for n in names])
     fba = await read_fba(amazon, amazon_skus_for(names, skumap))
     view = join(tiktok_stock, fba, skumap)

@@ -182,7 +182,7 @@ class StockListing:
         # Progress only once this path is taken: the full read reports its own from 0.
         await self.progress(1, 2, "TikTok catalogue read")
         taken_at = self.services.clock.wall()
-        view = await catalogue_page(tiktok, the_shop, amazon, catalogue, self.skumap, 0, limit)
+        view = await catalogue_page(tiktok, the_shop, amazon, catalogue, self.skumap, limit)
         names = await _warehouse_names(tiktok, the_shop) if warehouses else {}
         await self.progress(2, 2, "FBA stock read")
         snapshot_id = await self._background_read(catalogue)
