@@ -10,6 +10,7 @@ from commerce_mcp.crosschannel.stock_snapshot import (
     MARKERS,
     ROWS,
     SNAPSHOTS,
+    SnapshotHead,
     SnapshotRow,
     SnapshotShelf,
     StockSnapshot,
@@ -42,7 +43,7 @@ async def test_a_reserved_snapshot_is_building_then_ready_then_gone() -> None:
     assert await shelf.building("q") == []
     state, head, query = await shelf.state(snapshot_id)
     assert (state, query) == ("ready", "q") and head is not None and head.count == 1
-    [row] = await shelf.rows(snapshot_id, 0, 20)
+    [row] = await shelf.rows(snapshot_id, head, 0, 20)
     assert row.flags == ["x"] and row.fba == FbaStock(fulfillable=2)
     clock.advance(299)  # the snapshot lives ttl from when it was saved
     assert (await shelf.state(snapshot_id))[0] == "ready"
@@ -57,12 +58,13 @@ async def test_a_page_reads_only_the_chunks_that_hold_its_rows() -> None:
     snapshot_id = await shelf.reserve("q")
     await shelf.save(snapshot_id, _snapshot("q", clock.wall(), rows=CHUNK_ROWS * 2 + 50))
     assert len(await store.list(ROWS)) == 3
-    rows = await shelf.rows(snapshot_id, CHUNK_ROWS - 5, CHUNK_ROWS + 5)
+    head = await _head(shelf, snapshot_id)
+    rows = await shelf.rows(snapshot_id, head, CHUNK_ROWS - 5, CHUNK_ROWS + 5)
     assert [r.seller_sku for r in rows] == [f"SKU-{n:04d}" for n in range(95, 105)]
-    assert [r.seller_sku for r in await shelf.rows(snapshot_id, 245, 270)] == [
+    assert [r.seller_sku for r in await shelf.rows(snapshot_id, head, 245, 270)] == [
         f"SKU-{n:04d}" for n in range(245, 250)
     ]
-    assert await shelf.rows(snapshot_id, 250, 275) == []
+    assert await shelf.rows(snapshot_id, head, 250, 275) == []
 
 
 async def test_saving_a_snapshot_deletes_the_expired_ones() -> None:
@@ -76,8 +78,50 @@ async def test_saving_a_snapshot_deletes_the_expired_ones() -> None:
     await shelf.save(new, _snapshot("q", clock.wall()))
     assert [key for key, _ in await store.list(SNAPSHOTS)] == [new]
     assert [key for key, _ in await store.list(MARKERS)] == [new]
-    assert [key for key, _ in await store.list(ROWS)] == [f"{new}.0"]
+    assert [key for key, _ in await store.list(ROWS)] == [
+        f"{new}.{await _generation(shelf, new)}.0"
+    ]
     assert unfinished != new
+
+
+async def test_reserving_deletes_expired_markers_of_snapshots_never_saved() -> None:
+    """Page-1 calls whose background read keeps failing reserve ids nobody saves."""
+    clock, store = VirtualClock(), MemoryStore()
+    shelf = SnapshotShelf(store, clock, ttl=60)
+    abandoned = [await shelf.reserve("q") for _ in range(3)]
+    clock.advance(61)
+    latest = await shelf.reserve("q")
+    assert [key for key, _ in await store.list(MARKERS)] == [latest]
+    assert latest not in abandoned
+
+
+async def test_two_saves_of_one_id_never_mix_and_both_are_pruned() -> None:
+    """Two replicas each read an unfinished snapshot and save it under the same id: a page reads
+    the rows of the head it found only, and expiry deletes the chunks of both saves."""
+    clock, store = VirtualClock(), MemoryStore()
+    shelf = SnapshotShelf(store, clock, ttl=60)
+    snapshot_id = await shelf.reserve("q")
+    await shelf.save(snapshot_id, _snapshot("q", clock.wall(), rows=CHUNK_ROWS * 3))
+    first = await _head(shelf, snapshot_id)
+    await shelf.save(snapshot_id, _snapshot("q", clock.wall(), rows=CHUNK_ROWS + 1))
+    second = await _head(shelf, snapshot_id)
+    assert second.count == CHUNK_ROWS + 1 and second.generation != first.generation
+    assert len(await shelf.rows(snapshot_id, second, 0, CHUNK_ROWS * 3)) == CHUNK_ROWS + 1
+    assert await shelf.rows(snapshot_id, second, CHUNK_ROWS * 2, CHUNK_ROWS * 3) == []
+    assert len(await store.list(ROWS)) == 3 + 2
+    clock.advance(61)
+    await shelf.reserve("q")
+    assert await store.list(ROWS) == [] and await store.list(SNAPSHOTS) == []
+
+
+async def _head(shelf: SnapshotShelf, snapshot_id: str) -> SnapshotHead:
+    state, head, _ = await shelf.state(snapshot_id)
+    assert state == "ready" and head is not None
+    return head
+
+
+async def _generation(shelf: SnapshotShelf, snapshot_id: str) -> str:
+    return (await _head(shelf, snapshot_id)).generation
 
 
 async def test_another_tenant_cannot_find_a_snapshot() -> None:

@@ -246,7 +246,7 @@ class StockListing:
         """Rows from the snapshot in hand, or from the stored chunks that hold them."""
         if isinstance(head, StockSnapshot):
             return head.rows[start:stop]
-        return await (await self._shelf()).rows(snapshot_id, start, stop)
+        return await (await self._shelf()).rows(snapshot_id, head, start, stop)
 
     async def _shelf(self) -> SnapshotShelf:
         return SnapshotShelf(await self.services.store(), self.services.clock)

@@ -9,7 +9,11 @@ tenant sees only its own through the prefixed view).
 
 The store has no expiry of its own (Redis hashes expire as a whole), so each snapshot has a small
 marker document with its expiry, written first: a marker without its snapshot is a snapshot still
-being built. Expired snapshots are deleted when the next one is saved.
+being built. Expired snapshots are deleted whenever one is reserved or saved.
+
+Two replicas may save the same id (each found it unfinished and read it itself). Every save writes its
+rows under its own generation and names it in the head it writes last, so a page reads the rows of the
+head it found, never a mix of two saves; the marker lists every generation, so pruning deletes them all.
 """
 
 from __future__ import annotations
@@ -26,7 +30,8 @@ from commerce_mcp.store.base import StateStore
 SNAPSHOT_TTL = 300.0
 #: Rows per stored chunk: a page reads one or two chunks, whatever the size of the catalogue.
 CHUNK_ROWS = 100
-#: Snapshot heads, their rows in chunks (keyed ``<id>.<n>``), and markers (tiny: the expiry).
+#: Snapshot heads, their rows in chunks (keyed ``<id>.<generation>.<n>``), and markers (the expiry,
+#: and the chunk count of each generation saved).
 SNAPSHOTS = "stock_snapshots"
 ROWS = "stock_snapshots.rows"
 MARKERS = "stock_snapshots.markers"
@@ -63,6 +68,8 @@ class SnapshotHead(BaseModel):
     #: TikTok warehouse id -> name as TikTok gives it, for detailed pages.
     warehouses: dict[str, str] = Field(default_factory=dict)
     count: int = 0
+    #: Which save's chunks hold the rows (set when stored).
+    generation: str = ""
 
     @property
     def stamp(self) -> str:
@@ -93,6 +100,8 @@ class SnapshotShelf:
 
     async def reserve(self, query: str) -> str:
         """A new snapshot id, marked as being built for ``query`` (so a cursor can name it now)."""
+        # Here too, not only on save: page-1 calls whose background read keeps failing never save.
+        await self._prune()
         snapshot_id = secrets.token_urlsafe(16)
         marker = {"query": query, "expires": self._clock.wall() + self.ttl}
         await self._store.put(MARKERS, snapshot_id, marker)
@@ -105,28 +114,38 @@ class SnapshotShelf:
             snapshot_id
             for snapshot_id, marker in await self._store.list(MARKERS)
             if marker.get("query") == query
-            and "chunks" not in marker  # written by save()
+            and "saves" not in marker  # written by save()
             and now < float(marker.get("expires", 0))
         ]
 
     async def save(self, snapshot_id: str, snapshot: StockSnapshot) -> None:
         """Store the snapshot under a reserved id; it expires ``ttl`` from now.
 
-        The marker (which says how many chunks to delete) goes first, the head last: a head found
-        means every chunk is there.
+        The marker (which says which chunks to delete) goes first, the head last: a head found
+        means every chunk of its generation is there.
         """
-        marker = {
-            "query": snapshot.query,
-            "expires": self._clock.wall() + self.ttl,
-            "chunks": -(-len(snapshot.rows) // CHUNK_ROWS),
-        }
-        await self._store.put(MARKERS, snapshot_id, marker)
+        generation = secrets.token_hex(4)
+        await self._mark_saved(snapshot_id, snapshot.query, generation, len(snapshot.rows))
         for start in range(0, len(snapshot.rows), CHUNK_ROWS):
             chunk = snapshot.rows[start : start + CHUNK_ROWS]
             rows = {"rows": [row.model_dump(mode="json") for row in chunk]}
-            await self._store.put(ROWS, f"{snapshot_id}.{start // CHUNK_ROWS}", rows)
-        await self._store.put(SNAPSHOTS, snapshot_id, snapshot.head().model_dump(mode="json"))
+            await self._store.put(
+                ROWS, _chunk_key(snapshot_id, generation, start // CHUNK_ROWS), rows
+            )
+        head = snapshot.head().model_copy(update={"generation": generation})
+        await self._store.put(SNAPSHOTS, snapshot_id, head.model_dump(mode="json"))
         await self._prune()
+
+    async def _mark_saved(self, snapshot_id: str, query: str, generation: str, rows: int) -> None:
+        """Add this save's generation to the marker, keeping any other save's (compare-and-put: two
+        replicas may save the same id at once, and each one's chunks must be pruned)."""
+        while True:
+            current = await self._store.get(MARKERS, snapshot_id)
+            saves = dict((current or {}).get("saves", {}))
+            saves[generation] = -(-rows // CHUNK_ROWS)
+            marker = {"query": query, "expires": self._clock.wall() + self.ttl, "saves": saves}
+            if await self._store.compare_and_put(MARKERS, snapshot_id, current, marker):
+                return
 
     async def state(self, snapshot_id: str) -> tuple[str, SnapshotHead | None, str | None]:
         """``("ready", head, query)``, ``("building", None, query)`` or ``("gone", None, None)``
@@ -140,12 +159,15 @@ class SnapshotShelf:
             return "building", None, query
         return "ready", SnapshotHead.model_validate(document), query
 
-    async def rows(self, snapshot_id: str, start: int, stop: int) -> list[SnapshotRow]:
-        """Rows ``start`` to ``stop`` of a ready snapshot, reading only the chunks that hold them."""
+    async def rows(
+        self, snapshot_id: str, head: SnapshotHead, start: int, stop: int
+    ) -> list[SnapshotRow]:
+        """Rows ``start`` to ``stop`` of the save ``head`` describes, reading only the chunks that
+        hold them."""
         found: list[SnapshotRow] = []
         first, last = start // CHUNK_ROWS, max(start, stop - 1) // CHUNK_ROWS
         for number in range(first, last + 1):
-            chunk = await self._store.get(ROWS, f"{snapshot_id}.{number}")
+            chunk = await self._store.get(ROWS, _chunk_key(snapshot_id, head.generation, number))
             if chunk is None:
                 break  # past the last chunk
             offset = number * CHUNK_ROWS
@@ -158,7 +180,12 @@ class SnapshotShelf:
         now = self._clock.wall()
         for snapshot_id, marker in await self._store.list(MARKERS):
             if now >= float(marker.get("expires", 0)):
-                for number in range(int(marker.get("chunks", 0))):
-                    await self._store.delete(ROWS, f"{snapshot_id}.{number}")
+                for generation, chunks in marker.get("saves", {}).items():
+                    for number in range(int(chunks)):
+                        await self._store.delete(ROWS, _chunk_key(snapshot_id, generation, number))
                 await self._store.delete(SNAPSHOTS, snapshot_id)
                 await self._store.delete(MARKERS, snapshot_id)
+
+
+def _chunk_key(snapshot_id: str, generation: str, number: int) -> str:
+    return f"{snapshot_id}.{generation}.{number}"
