@@ -21,6 +21,7 @@ from commerce_mcp.config import ConfigProblem, Settings, load_settings
 from commerce_mcp.errors import StateStoreUnavailable
 from commerce_mcp.readiness import Channel, ChannelReadiness, amazon_readiness, tiktok_readiness
 from commerce_mcp.resilience.clock import Clock, SystemClock
+from commerce_mcp.resilience.deadline import deadline_scope
 
 if TYPE_CHECKING:
     from commerce_mcp.amazon.client import AmazonMcfClient
@@ -95,13 +96,19 @@ class Services:
 
     # Background work --------------------------------------------------------------------------
 
-    def start_background(self, key: str, work: Coroutine[Any, Any, Any]) -> None:
+    def start_background(self, key: str, work: Coroutine[Any, Any, Any], *, within: float) -> None:
         """Run ``work`` after the current call returns; :meth:`background` finds it until it ends.
 
-        It runs in the caller's context, so inside the caller's deadline; closing the services
-        cancels it. A failure is logged: whoever needs the result does the work again.
+        It gets a deadline of its own, ``within`` seconds, not the rest of the caller's (which ends
+        with the call); closing the services cancels it. A failure is logged: whoever needs the
+        result does the work again.
         """
-        task = asyncio.ensure_future(work)
+
+        async def bounded() -> Any:
+            async with deadline_scope(self.clock, within, operation=key, detached=True):
+                return await work
+
+        task = asyncio.ensure_future(bounded())
         self._background[key] = task
 
         def finished(done: asyncio.Task[Any]) -> None:

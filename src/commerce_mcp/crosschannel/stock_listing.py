@@ -32,6 +32,7 @@ from commerce_mcp.crosschannel.stock import (
     read_tiktok_skus,
 )
 from commerce_mcp.crosschannel.stock_snapshot import (
+    SNAPSHOT_TTL,
     SnapshotHead,
     SnapshotRow,
     SnapshotShelf,
@@ -47,6 +48,9 @@ if TYPE_CHECKING:
     from commerce_mcp.tiktok.models import Shop
 
 Channel = Literal["both", "tiktok", "amazon"]
+#: The background read's own deadline: room for thousands of FBA pages at the rate plan, and over well
+#: before the id it reserved expires (a save after that would pin a snapshot no cursor can reach).
+BACKGROUND_READ_SECONDS = SNAPSHOT_TTL / 2
 Progress = Callable[[float, float, str], Awaitable[None]]
 
 
@@ -61,7 +65,9 @@ class StockServices(Protocol):
 
     async def store(self) -> StateStore: ...
 
-    def start_background(self, key: str, work: Coroutine[Any, Any, Any]) -> None: ...
+    def start_background(
+        self, key: str, work: Coroutine[Any, Any, Any], *, within: float
+    ) -> None: ...
 
     def background(self, key: str) -> asyncio.Task[Any] | None: ...
 
@@ -201,7 +207,9 @@ class StockListing:
             if self.services.background(snapshot_id) is not None:
                 return snapshot_id  # page 1 asked again while its read runs: one read serves both
         snapshot_id = await shelf.reserve(self.query)
-        self.services.start_background(snapshot_id, self._keep_all(snapshot_id, catalogue))
+        self.services.start_background(
+            snapshot_id, self._keep_all(snapshot_id, catalogue), within=BACKGROUND_READ_SECONDS
+        )
         return snapshot_id
 
     async def _keep_all(self, snapshot_id: str, catalogue: dict[str, str]) -> StockSnapshot:
@@ -235,6 +243,11 @@ class StockListing:
                 return pinned
             except CommerceError:
                 pass  # read again below; a second failure is reported to the caller
+            except asyncio.CancelledError:
+                me = asyncio.current_task()
+                if not running.cancelled() or (me is not None and me.cancelling()):
+                    raise  # this page call itself was cancelled
+                # The read was (services closing): like a failed read, read again below.
         # Being read by another replica, or the read failed: read it here, under the same id.
         snapshot = await self.read_all()
         await shelf.save(snapshot_id, snapshot)

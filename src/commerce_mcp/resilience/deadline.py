@@ -66,15 +66,18 @@ def current_deadline(clock: Clock, default_seconds: float = DEFAULT_DEADLINE_SEC
 
 @asynccontextmanager
 async def deadline_scope(
-    clock: Clock, seconds: float, *, operation: str | None = None
+    clock: Clock, seconds: float, *, operation: str | None = None, detached: bool = False
 ) -> AsyncIterator[Deadline]:
     """Run the body under a deadline of ``seconds`` (or the enclosing one, if that is tighter).
+
+    ``detached``: ignore the enclosing deadline, for background work that outlives the call that
+    started it (a task copies the deadline with the rest of its creator's context).
 
     The deadline is visible to :func:`current_deadline` for the duration and is enforced in real
     time: when it passes, the body is cancelled and :class:`~commerce_mcp.errors.DeadlineExceeded`
     is raised.
     """
-    outer = _current.get()
+    outer = None if detached else _current.get()
     mine = Deadline.after(clock, seconds)
     if outer is not None and outer.at <= mine.at:
         # The enclosing scope already enforces a tighter limit; arming a second timer adds nothing.
