@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from commerce_mcp.crosschannel.inventory_sync import InventoryPlan, PlanRow, apply_plan
+from commerce_mcp.crosschannel.inventory_sync import (
+    IN_FLIGHT,
+    NOT_ATTEMPTED,
+    InventoryPlan,
+    PlanRow,
+    apply_plan,
+)
+from commerce_mcp.resilience.clock import SystemClock
+from commerce_mcp.resilience.deadline import deadline_scope
 from commerce_mcp.tiktok.models import SkuInventoryUpdate
 
 pytestmark = pytest.mark.anyio
@@ -97,3 +106,65 @@ async def test_apply_sends_nothing_when_no_row_can_be_written() -> None:
     plan = InventoryPlan(rows=[row({"A": 3}, 0, "SOLD-OUT")])
     report = await apply_plan(tiktok=tiktok, shop=None, plan=plan)  # type: ignore[arg-type]
     assert tiktok.sent == [] and report.updated == [] and list(report.failed) == ["SOLD-OUT"]
+
+
+class GatedTikTok:
+    """Writes that start at once and land only when the test opens the gate."""
+
+    def __init__(self) -> None:
+        self.started: list[str] = []
+        self.landed: list[str] = []
+        self.gate = asyncio.Event()
+        self.in_flight = asyncio.Event()  # as many writes started as an apply keeps in flight
+
+    async def update_inventory(
+        self, shop: Any, product_id: str, skus: list[SkuInventoryUpdate]
+    ) -> None:
+        self.started.append(product_id)
+        if len(self.started) == IN_FLIGHT:
+            self.in_flight.set()
+        await self.gate.wait()
+        self.landed.append(product_id)
+
+
+def ten_products() -> InventoryPlan:
+    rows = [row({"A": 3}, 20, f"SKU-{n}") for n in range(10)]
+    for n, planned in enumerate(rows):
+        planned.product_id = f"P{n}"
+    return InventoryPlan(rows=rows)
+
+
+async def test_a_cancelled_apply_lets_writes_in_flight_land_and_reports_what_changed() -> None:
+    tiktok = GatedTikTok()
+    applying = asyncio.ensure_future(apply_plan(tiktok=tiktok, shop=None, plan=ten_products()))  # type: ignore[arg-type]
+    await tiktok.in_flight.wait()
+    applying.cancel()
+    await asyncio.sleep(0)
+    applying.cancel()  # cancelled again while it waits: still waits
+    await asyncio.sleep(0)
+    tiktok.gate.set()
+    report = await applying
+    assert report.interrupted
+    assert tiktok.landed == tiktok.started == [f"P{n}" for n in range(IN_FLIGHT)]
+    assert report.updated == [f"SKU-{n}" for n in range(IN_FLIGHT)]
+    assert report.failed == {f"SKU-{n}": NOT_ATTEMPTED for n in range(IN_FLIGHT, 10)}
+
+
+async def test_an_apply_past_its_deadline_returns_its_report_instead_of_an_error() -> None:
+    """The deadline's timer cancels the call (real time, but a zero deadline: no waiting)."""
+    tiktok = RecordingTikTok()
+    async with deadline_scope(SystemClock(), 0):
+        report = await apply_plan(tiktok=tiktok, shop=None, plan=ten_products())  # type: ignore[arg-type]
+    assert report.interrupted
+    assert report.updated == [f"SKU-{product[1:]}" for product, _ in tiktok.sent]
+    assert set(report.failed) == {f"SKU-{n}" for n in range(10)} - set(report.updated)
+
+
+async def test_a_progress_report_that_fails_never_stops_the_writes() -> None:
+    async def gone(done: float, total: float, message: str) -> None:
+        raise ConnectionError("client went away")
+
+    tiktok = RecordingTikTok()
+    report = await apply_plan(tiktok=tiktok, shop=None, plan=ten_products(), progress=gone)  # type: ignore[arg-type]
+    assert len(tiktok.sent) == 10 and not report.interrupted
+    assert report.updated == [f"SKU-{n}" for n in range(10)] and report.failed == {}

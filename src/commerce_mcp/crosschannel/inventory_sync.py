@@ -6,7 +6,9 @@ the SKU's first warehouse and each other warehouse keeps the minimum of 1, taken
 (whatever warehouse an order names, FBA ships it). A total smaller than the warehouse count, sold out
 included, cannot be written at all: such a row is reported, not sent.
 Apply: one inventory update per product (the endpoint is per product), reporting progress and, on a
-partial failure, exactly which SKUs were updated and which were not.
+partial failure, exactly which SKUs were updated and which were not. Neither a progress report that
+cannot be delivered nor the call's deadline or cancellation cuts a write off: writes in flight finish,
+no new one starts, and the report says which SKUs changed and which were not attempted.
 
 Planning streams: a product page is reduced to what the rows need and dropped, so memory grows with
 the plan, not with the product models and FBA summaries behind it.
@@ -15,6 +17,7 @@ the plan, not with the product models and FBA summaries behind it.
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -34,6 +37,8 @@ if TYPE_CHECKING:
     from commerce_mcp.amazon.client import AmazonMcfClient
     from commerce_mcp.tiktok.client import TikTokShopClient
     from commerce_mcp.tiktok.models import Page, Product, Shop
+
+log = logging.getLogger(__name__)
 
 Progress = Callable[[float, float, str], Awaitable[None]]
 MAX_PRODUCT_PAGES = 200  # 20,000 products: far beyond a TikTok shop, a loop guard not a limit
@@ -99,10 +104,16 @@ class InventoryPlan:
         return [row for row in self.rows if row.changes]
 
 
+#: Why a SKU was not written when the apply was interrupted before its product was sent.
+NOT_ATTEMPTED = "not attempted: the call was interrupted (deadline or cancellation); run it again"
+
+
 @dataclass
 class ApplyReport:
     updated: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
+    #: The call's deadline or a cancellation stopped it: ``failed`` includes what was not attempted.
+    interrupted: bool = False
 
 
 async def product_pages(
@@ -218,9 +229,19 @@ class _Steps:
     async def step(self, what: str) -> None:
         self.done += 1
         self._counts[what] = self._counts.get(what, 0) + 1
-        if self._progress is not None:
-            done = ", ".join(f"{n} {kind}(s)" for kind, n in self._counts.items())
-            await self._progress(self.done, max(self.total, self.done), f"planning: {done}")
+        done = ", ".join(f"{n} {kind}(s)" for kind, n in self._counts.items())
+        await _tell(self._progress, self.done, max(self.total, self.done), f"planning: {done}")
+
+
+async def _tell(progress: Progress | None, done: float, total: float, message: str) -> None:
+    """Report progress; a report that cannot be delivered (the client went away) never stops the
+    job, which may be half-way through writes the seller needs to hear about."""
+    if progress is None:
+        return
+    try:
+        await progress(done, total, message)
+    except Exception:
+        log.debug("progress report %r not delivered", message, exc_info=True)
 
 
 class _Entry(NamedTuple):
@@ -336,7 +357,11 @@ async def apply_plan(
     progress: Progress | None = None,
 ) -> ApplyReport:
     """Write the planned quantities, one request per product, a few in flight through the limiter;
-    never stops at the first failure. ``updated`` keeps the plan's order."""
+    never stops at the first failure. ``updated`` keeps the plan's order.
+
+    Cancelled (the call's deadline, the client): no new write starts, those in flight finish, and
+    the report comes back ``interrupted``, listing what was written and what was not attempted.
+    """
     by_product: dict[str, list[PlanRow]] = {}
     for row in plan.changes:
         by_product.setdefault(row.product_id, []).append(row)
@@ -344,24 +369,54 @@ async def apply_plan(
     queue = iter(by_product.items())
     total = len(by_product)
     updated = 0
+    stopping = asyncio.Event()
 
     async def write() -> None:
         nonlocal updated
         for product_id, rows in queue:  # shared: each writer takes the next product
+            if stopping.is_set():
+                return
             outcome = outcomes[product_id] = await _write_product(tiktok, shop, product_id, rows)
             updated += sum(1 for failure in outcome.values() if failure is None)
-            if progress is not None:
-                await progress(len(outcomes), total, f"updated {updated} SKU(s)")
+            await _tell(progress, len(outcomes), total, f"updated {updated} SKU(s)")
 
-    await _together(write() for _ in range(IN_FLIGHT))
+    # The writers run in a task of their own, so cancelling this call cannot cut a write off
+    # half-way (sent, but nobody told whether it landed).
+    writers = asyncio.ensure_future(_together(write() for _ in range(IN_FLIGHT)))  # noqa: RUF006 (awaited below)
     report = ApplyReport()
-    for product_id in by_product:
-        for seller_sku, failure in outcomes[product_id].items():
+    try:
+        await asyncio.shield(writers)
+    except asyncio.CancelledError:
+        stopping.set()
+        report.interrupted = True
+        await _outlast(writers)
+        writers.result()  # a bug in a writer is raised, not hidden behind the interruption
+    for product_id, rows in by_product.items():
+        outcome = outcomes.get(
+            product_id, dict.fromkeys((r.seller_sku for r in rows), NOT_ATTEMPTED)
+        )
+        for seller_sku, failure in outcome.items():
             if failure is None:
                 report.updated.append(seller_sku)
             else:
                 report.failed[seller_sku] = failure
+    if report.interrupted:
+        # The reply may never reach anyone (a cancelled call's is dropped): the log keeps it.
+        log.warning(
+            "inventory sync interrupted: updated %s; not attempted %s",
+            ", ".join(report.updated) or "nothing",
+            ", ".join(s for s, why in report.failed.items() if why == NOT_ATTEMPTED) or "nothing",
+        )
     return report
+
+
+async def _outlast(task: asyncio.Future[None]) -> None:
+    """Wait until ``task`` ends, whatever cancellation reaches the waiter meanwhile."""
+    while not task.done():
+        try:
+            await asyncio.wait([task])
+        except asyncio.CancelledError:
+            continue
 
 
 async def _write_product(

@@ -357,6 +357,10 @@ def _applied_reply(
 ) -> Reply[InventorySyncResult]:
     status: Literal["applied", "partial"] = "partial" if report.failed else "applied"
     lines = [f"{status.upper()}: updated {len(report.updated)}, failed {len(report.failed)}"]
+    if report.interrupted:
+        lines.append(
+            "  Interrupted (deadline or cancellation): writes in flight finished, no others"
+        )
     lines += [f"  FAILED {sku}: {why}" for sku, why in report.failed.items()]
     if report.failed:
         lines.append("  Updated SKUs: " + (", ".join(report.updated) or "none"))
