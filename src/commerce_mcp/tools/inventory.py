@@ -14,13 +14,12 @@ from pydantic import BaseModel, Field
 
 from commerce_mcp.crosschannel.stock import FbaStock, TikTokStock
 from commerce_mcp.crosschannel.stock_listing import Channel, ListingPage, StockListing
-from commerce_mcp.crosschannel.stock_snapshot import SnapshotHead, SnapshotRow
+from commerce_mcp.crosschannel.stock_snapshot import SNAPSHOT_TTL, SnapshotHead, SnapshotRow
 from commerce_mcp.services import Services
 from commerce_mcp.tools._common import Reply, ToolResult
 from commerce_mcp.tools.args import ShopArg
 from commerce_mcp.tools.inputs import refuse_unsafe_text
 from commerce_mcp.tools.paging import (
-    Cursor,
     Limit,
     PagePosition,
     ResponseFormat,
@@ -31,12 +30,21 @@ from commerce_mcp.tools.registry import Progress, ToolSpec, read_tool
 from commerce_mcp.tools.text import clean_text
 
 TOOL = "get_inventory"
+#: A cursor names a snapshot of one listing: good for the same arguments, until it expires.
+InventoryCursor = Annotated[
+    str | None,
+    Field(
+        max_length=4096,
+        description="next_cursor of a call with the same channel, seller_skus, only_flagged and"
+        f" shop; expires after {SNAPSHOT_TTL / 60:g} min",
+    ),
+]
 
 
 class InventoryRow(BaseModel):
     seller_sku: str
-    tiktok: TikTokStock | None = Field(default=None, description="None: not listed on TikTok")
-    fba: FbaStock | None = Field(default=None, description="None: FBA holds no record")
+    tiktok: TikTokStock | None = Field(default=None, description="null: not listed on TikTok")
+    fba: FbaStock | None = Field(default=None, description="null: FBA holds no record")
     flags: list[str] = Field(default_factory=list, description="oversell_risk, stranded, unmapped")
 
 
@@ -45,9 +53,12 @@ class InventoryResult(ToolResult):
     notes: list[str] = Field(default_factory=list)
     skus: list[InventoryRow]
     total_matching: int | None = Field(
-        description="None on page 1 of the full list: FBA-only SKUs not yet counted"
+        description="null on page 1 of the full list: FBA-only SKUs not yet counted"
     )
-    as_of: str = Field(description="When this stock was read (UTC); later pages keep it")
+    as_of: str = Field(
+        description="When this page's stock was read (UTC); pages after the first share one read,"
+        " maybe newer than page 1"
+    )
     next_cursor: str | None = None
 
 
@@ -65,7 +76,7 @@ async def get_inventory(
     only_flagged: Annotated[bool, Field(description="Only SKUs with a flag")] = False,
     shop: ShopArg = None,
     limit: Limit = 20,
-    cursor: Cursor = None,
+    cursor: InventoryCursor = None,
     response_format: ResponseFormat = "concise",
     progress: Progress = _no_progress,
 ) -> Reply[InventoryResult]:
