@@ -19,12 +19,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable, Iterator
+from collections.abc import AsyncIterator, Coroutine, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from commerce_mcp.crosschannel.skumap import SkuMap
 from commerce_mcp.errors import CommerceError, InvalidRequest
+from commerce_mcp.progress import Progress
 from commerce_mcp.resilience.paging import PageGuard
 from commerce_mcp.tiktok.models import (
     MAX_STOCK_QUANTITY,
@@ -40,7 +41,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-Progress = Callable[[float, float, str], Awaitable[None]]
 MAX_PRODUCT_PAGES = 200  # 20,000 products: far beyond a TikTok shop, a loop guard not a limit
 PRODUCT_PAGE = 100  # the search's largest page
 SEARCH_SKUS = 10  # the search filter takes at most 10 seller SKUs (error 12019027)

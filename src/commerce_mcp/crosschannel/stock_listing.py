@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Coroutine
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
@@ -39,6 +39,7 @@ from commerce_mcp.crosschannel.stock_snapshot import (
     StockSnapshot,
 )
 from commerce_mcp.errors import CommerceError, InvalidRequest, NotConfigured
+from commerce_mcp.progress import Progress, no_progress
 
 if TYPE_CHECKING:
     from commerce_mcp.amazon.client import AmazonMcfClient
@@ -51,7 +52,6 @@ Channel = Literal["both", "tiktok", "amazon"]
 #: The background read's own deadline: room for thousands of FBA pages at the rate plan, and over well
 #: before the id it reserved expires (a save after that would pin a snapshot no cursor can reach).
 BACKGROUND_READ_SECONDS = SNAPSHOT_TTL / 2
-Progress = Callable[[float, float, str], Awaitable[None]]
 
 
 class StockServices(Protocol):
@@ -84,10 +84,6 @@ class ListingPage:
     total_known: bool = True
 
 
-async def _no_progress(done: float, total: float, message: str) -> None:
-    return None
-
-
 class StockListing:
     """One listing's arguments, and its pages."""
 
@@ -100,7 +96,7 @@ class StockListing:
         shop: str | None,
         only_flagged: bool,
         sku_map: str | None,
-        progress: Progress = _no_progress,
+        progress: Progress = no_progress,
     ) -> None:
         self.services = services
         self.channel = channel
@@ -153,7 +149,7 @@ class StockListing:
     ) -> StockSnapshot:
         """Every row the listing shows, read from each channel asked for (``catalogue``: the TikTok
         SKUs a first page already listed, so later pages follow the same order)."""
-        read = _Reading(self.services, self.channel, _no_progress if quiet else self.progress)
+        read = _Reading(self.services, self.channel, no_progress if quiet else self.progress)
         taken_at = self.services.clock.wall()
         tiktok, names = await read.tiktok(self.shop, self.wanted, catalogue)
         wanted_fba = amazon_skus_for(self.wanted, self.skumap) if self.wanted else None

@@ -8,13 +8,13 @@ left for the next sync.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from commerce_mcp.crosschannel.carriers import CarrierMap
 from commerce_mcp.crosschannel.links import LinkStore, MarkedPackage, OrderLink, now_iso
 from commerce_mcp.errors import AlreadyShipped, CommerceError, StateStoreUnavailable
+from commerce_mcp.progress import Progress
 from commerce_mcp.tiktok.shipping import shipping_providers
 
 if TYPE_CHECKING:
@@ -26,7 +26,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 #: ``(done, total, message)``: how far a sync has got (the MCP tool forwards it as progress).
-Progress = Callable[[float, float, str], Awaitable[None]]
 
 
 @dataclass

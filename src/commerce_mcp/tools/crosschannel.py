@@ -16,6 +16,7 @@ from commerce_mcp.crosschannel import fulfill, inventory_sync, tracking_sync
 from commerce_mcp.crosschannel.carriers import CarrierMap
 from commerce_mcp.crosschannel.links import LinkStore
 from commerce_mcp.crosschannel.skumap import SkuMap
+from commerce_mcp.progress import Progress, Stages, no_progress
 from commerce_mcp.services import Services
 from commerce_mcp.tools._common import Reply
 from commerce_mcp.tools.amazon_views import ShippingSpeed, render_preview, summarize_preview
@@ -31,13 +32,7 @@ from commerce_mcp.tools.crosschannel_views import (
     TrackingSyncResult,
 )
 from commerce_mcp.tools.inputs import refuse_unsafe_text
-from commerce_mcp.tools.progress import Stages
-from commerce_mcp.tools.registry import Progress, ToolSpec, write_tool
-
-
-async def _no_progress(done: float, total: float, message: str) -> None:
-    return None
-
+from commerce_mcp.tools.registry import ToolSpec, write_tool
 
 # fulfill_tiktok_order_with_mcf ---------------------------------------------------------------------
 
@@ -185,7 +180,7 @@ async def sync_mcf_tracking_to_tiktok(
         ),
     ] = None,
     shop: ShopArg = None,
-    progress: Progress = _no_progress,
+    progress: Progress = no_progress,
 ) -> Reply[TrackingSyncResult]:
     """Mark TikTok orders shipped with the tracking numbers of their MCF shipments.
 
@@ -257,7 +252,7 @@ async def sync_inventory_to_tiktok(
     shop: ShopArg = None,
     confirmation_token: ConfirmationToken = None,
     approval: Annotated[Approval, Resolve(ask_inventory)] = NOT_ASKED,
-    progress: Progress = _no_progress,
+    progress: Progress = no_progress,
 ) -> Reply[InventorySyncResult]:
     """Set TikTok Shop available stock to what Amazon FBA can ship (minus a buffer).
 

@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 from commerce_mcp.crosschannel.stock import FbaStock, TikTokStock
 from commerce_mcp.crosschannel.stock_listing import Channel, ListingPage, StockListing
 from commerce_mcp.crosschannel.stock_snapshot import SNAPSHOT_TTL, SnapshotHead, SnapshotRow
+from commerce_mcp.progress import Progress, no_progress
 from commerce_mcp.services import Services
 from commerce_mcp.tools._common import Reply, ToolResult
 from commerce_mcp.tools.args import ShopArg
@@ -26,7 +27,7 @@ from commerce_mcp.tools.paging import (
     decode_cursor,
     encode_cursor,
 )
-from commerce_mcp.tools.registry import Progress, ToolSpec, read_tool
+from commerce_mcp.tools.registry import ToolSpec, read_tool
 from commerce_mcp.tools.text import clean_text
 
 TOOL = "get_inventory"
@@ -62,10 +63,6 @@ class InventoryResult(ToolResult):
     next_cursor: str | None = None
 
 
-async def _no_progress(done: float, total: float, message: str) -> None:
-    return None
-
-
 async def get_inventory(
     services: Services,
     channel: Annotated[Channel, Field(description="both: side by side, with flags")] = "both",
@@ -78,7 +75,7 @@ async def get_inventory(
     limit: Limit = 20,
     cursor: InventoryCursor = None,
     response_format: ResponseFormat = "concise",
-    progress: Progress = _no_progress,
+    progress: Progress = no_progress,
 ) -> Reply[InventoryResult]:
     """Stock per seller SKU on both channels: TikTok available next to FBA.
 

@@ -45,7 +45,6 @@ Toolset = Literal["tiktok", "amazon", "crosschannel"]
 #: Gives the services for the call being handled: a constant over stdio; in hosted mode it may read
 #: the current request (e.g. a contextvar set by the HTTP authentication middleware).
 ServicesProvider = Callable[[], "Services | Awaitable[Services]"]
-Progress = Callable[[float, float, str], Awaitable[None]]
 ToolFunction = Callable[..., Awaitable[Reply[Any]]]
 
 #: Parameter names the registry fills; a tool function may declare any of them.

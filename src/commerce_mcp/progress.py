@@ -1,12 +1,22 @@
-"""One progress scale for a tool call made of stages (plan, then apply).
+"""How far long work has got: the callback a job reports to, which the MCP layer turns into progress
+notifications (``tools.registry`` injects it as a tool's ``progress``).
 
-MCP requires each progress notification of a call to carry a larger value than the last. A stage
-counts its own steps from zero, so a later stage continues from where the earlier ones ended.
+MCP requires each progress notification of a call to carry a larger value than the last. A job made of
+stages (an inventory sync plans, then applies) reports through :class:`Stages`, where each stage counts
+its own steps from zero and a later stage continues from where the earlier ones ended.
 """
 
 from __future__ import annotations
 
-from commerce_mcp.tools.registry import Progress
+from collections.abc import Awaitable, Callable
+
+#: ``progress(done, total, message)``.
+Progress = Callable[[float, float, str], Awaitable[None]]
+
+
+async def no_progress(done: float, total: float, message: str) -> None:
+    """Report to nobody: for callers that do not follow progress."""
+    return None
 
 
 class Stages:
