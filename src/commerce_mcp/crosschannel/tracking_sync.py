@@ -166,6 +166,7 @@ class _LinkSync:
             return None
         # Amazon took the order but the link was never marked created (see fulfill.execute).
         link.status = "created"
+        await self._save(link)
         return detail
 
     async def _sync_packages(
@@ -236,8 +237,11 @@ class _LinkSync:
                 report.failed.append(outcome)
         if packages and all(str(p.package_number) in link.marked for p in packages):
             link.status = "shipped"
+        await self._save(link)
+
+    async def _save(self, link: OrderLink) -> None:
         try:
             await self.links.save(link)
         except StateStoreUnavailable as exc:
-            # The marks above happened and the report says so; the next sync finds them again.
+            # What happened is in the report; the next sync finds it again at the platforms.
             log.warning("tracking sync: link %s not saved: %s", link.tiktok_order_id, exc.message)
