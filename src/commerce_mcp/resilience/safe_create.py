@@ -122,7 +122,10 @@ async def create_once(
         try:
             await ledger.note_attempt(key)
         except StateStoreUnavailable as error:
-            raise _outage(key, check_tool, error, in_doubt) from error
+            # Only a look-up can tell whether an earlier request for the key went through.
+            if in_doubt:
+                raise _unknown(key, check_tool, error) from error
+            raise error.nothing_sent() from error
         try:
             result = await create()
         except StateStoreUnavailable as error:
@@ -188,17 +191,6 @@ async def _fail_if_certain(
         except StateStoreUnavailable as exc:
             # The platform's refusal is the answer; left PENDING, the next call looks it up first.
             log.warning("create_once: %s refused, refusal not recorded: %s", key, exc.message)
-
-
-def _outage(
-    key: str, check_tool: str, error: StateStoreUnavailable, in_doubt: bool
-) -> CommerceError:
-    """What the caller hears when the store fails before a create request of this call.
-
-    Nothing was sent unless an earlier request for ``key`` (this call's or an earlier call's) may
-    have gone through: then only a look-up can tell, so it is "outcome unknown".
-    """
-    return _unknown(key, check_tool, error) if in_doubt else error.nothing_sent()
 
 
 async def _reconcile(
