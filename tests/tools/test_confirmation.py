@@ -25,9 +25,11 @@ from commerce_mcp.tools.confirmation import NOT_ASKED, Approval, ConfirmationBoo
 pytestmark = pytest.mark.anyio
 
 
-def _services(clock: VirtualClock) -> Services:
+def _services(clock: VirtualClock, store: MemoryStore | None = None) -> Services:
     settings, problems = load_settings(commerce_mcp_allow_writes=True)
-    return Services(settings=settings, problems=problems, clock=clock, _store=MemoryStore())
+    return Services(
+        settings=settings, problems=problems, clock=clock, _store=store or MemoryStore()
+    )
 
 
 class _Steps:
@@ -98,10 +100,9 @@ class _ClaimsFail(MemoryStore):
 
 
 async def test_a_token_the_store_cannot_claim_runs_nothing_and_says_so() -> None:
-    clock = VirtualClock()
-    settings, problems = load_settings()
-    services = Services(settings=settings, problems=problems, clock=clock, _store=_ClaimsFail())
-    gate = WriteGate(ConfirmationBook(secret=b"k"), services, "some_write")
+    gate = WriteGate(
+        ConfirmationBook(secret=b"k"), _services(VirtualClock(), _ClaimsFail()), "some_write"
+    )
     steps = _Steps()
     await steps.run(gate, {"x": 1})
     with pytest.raises(StateStoreUnavailable, match="nothing was sent"):
