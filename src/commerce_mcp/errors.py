@@ -18,6 +18,8 @@ The retry machinery classifies by type, not by HTTP status:
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Literal
 
 Platform = Literal["tiktok", "amazon", "commerce-mcp"]
@@ -180,10 +182,38 @@ class DeadlineExceeded(CommerceError):
     kind = "deadline"
 
 
+NOTHING_SENT = "nothing was sent"
+"""What an outage message adds only where no platform request has gone out (see below)."""
+
+
 class StateStoreUnavailable(CommerceError):
-    """The local state store (tokens, order ledger, links) cannot be opened; names the path."""
+    """The state store (tokens, order ledger, links) cannot be opened or does not answer.
+
+    The store's own message says only that: the store cannot know whether its caller has already
+    sent something to a platform. A step that knows nothing has gone out restates it through
+    :func:`before_any_send`; a step after a send says what the caller should check instead.
+    """
 
     kind = "state_store_unavailable"
+
+    def nothing_sent(self) -> StateStoreUnavailable:
+        """This outage, stating that no platform request went out (only where that is known)."""
+        if NOTHING_SENT in self.message:
+            return self
+        return StateStoreUnavailable(f"{self.message}; {NOTHING_SENT}", hint=self.hint)
+
+
+@contextmanager
+def before_any_send() -> Iterator[None]:
+    """Around a store step that precedes every platform request of the call: an outage there
+    means nothing was sent, and the caller is told so."""
+    try:
+        yield
+    except StateStoreUnavailable as exc:
+        restated = exc.nothing_sent()
+        if restated is exc:
+            raise
+        raise restated from exc
 
 
 class PaginationStopped(CommerceError):

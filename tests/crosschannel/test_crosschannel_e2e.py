@@ -9,7 +9,11 @@ from typing import Any
 import pytest
 from mcp import Client
 
+from commerce_mcp.crosschannel.links import NAMESPACE as LINKS
+from commerce_mcp.crosschannel.links import LinkStore, OrderLink
+from commerce_mcp.errors import StateStoreUnavailable
 from commerce_mcp.server import build_server
+from commerce_mcp.store.memory import MemoryStore
 from tests.support.mcp import ERAS, connect
 from tests.support.sandbox import private_sandbox, sandbox_services
 
@@ -228,3 +232,89 @@ async def _plan_then_apply(client: Client, sandbox: Any) -> None:
     assert sorted(applied["updated"]) == sorted(r["seller_sku"] for r in plan["changes"])
     _, replanned, _ = await call(client, "sync_inventory_to_tiktok", skus=skus, buffer=3)
     assert replanned["status"] == "nothing_to_do"
+
+
+class _LinkSaveBlip(MemoryStore):
+    """A store that fails the next write of a link (Redis gone for a moment after the create)."""
+
+    armed = False
+
+    async def put(self, namespace: str, key: str, value: dict[str, Any]) -> None:
+        if self.armed and namespace == LINKS:
+            self.armed = False
+            raise StateStoreUnavailable("state store unavailable: Redis did not answer")
+        await super().put(namespace, key, value)
+
+
+@pytest.mark.anyio
+async def test_an_order_created_during_a_store_blip_is_reconciled_and_synced(
+    sandbox: Any,
+) -> None:
+    """The link save after the create fails: the answer is still "created", and the next tracking
+    sync finds the order at Amazon, marks the link created and ships it on TikTok."""
+    store = _LinkSaveBlip()
+    services = sandbox_services(sandbox)
+    services.use_store(store)
+    async with Client(build_server(services)) as client:
+        order_id = take_order(sandbox)
+        _, preview, _ = await call(client, "fulfill_tiktok_order_with_mcf", order_id=order_id)
+        store.armed = True
+        error, created, text = await call(
+            client,
+            "fulfill_tiktok_order_with_mcf",
+            order_id=order_id,
+            confirmation_token=preview["confirmation_token"],
+        )
+        assert not error and created["status"] == "created", text
+        link = await LinkStore(store).get(order_id)
+        assert link is not None and link.status == "pending"
+
+        _, first, text = await call(client, "sync_mcf_tracking_to_tiktok", order_ids=[order_id])
+        assert [w["tiktok_order_id"] for w in first["waiting"]] == [order_id], text
+        assert first["pending"] == [] and first["unknown_orders"] == []
+        link = await LinkStore(store).get(order_id)
+        assert link is not None and link.status == "created"
+
+        sandbox.advance(3 * DAYS)
+        _, synced, text = await call(client, "sync_mcf_tracking_to_tiktok", order_ids=[order_id])
+        assert [m["tiktok_order_id"] for m in synced["marked"]] == [order_id], text
+    assert mcf_orders_for(sandbox, order_id) == [f"tts-{order_id}"]
+
+
+@pytest.mark.anyio
+async def test_a_pending_link_amazon_does_not_have_is_reported_with_the_next_step(
+    sandbox: Any,
+) -> None:
+    """A process died between writing the link and sending the order: the sync says so and what
+    to run, instead of skipping the order in silence; re-running the fulfil settles it."""
+    services = sandbox_services(sandbox)
+    order_id = take_order(sandbox)
+    async with Client(build_server(services)) as client:
+        links = LinkStore(await services.store())
+        await links.claim(
+            OrderLink(
+                tiktok_order_id=order_id,
+                shop_id=sandbox.tiktok.shops[0].id,
+                mcf_order_id=f"tts-{order_id}",
+                shipping_speed="Standard",
+            )
+        )
+        error, report, text = await call(
+            client, "sync_mcf_tracking_to_tiktok", order_ids=[order_id]
+        )
+        assert not error, text
+        assert [p["tiktok_order_id"] for p in report["pending"]] == [order_id]
+        next_step = f"re-run fulfill_tiktok_order_with_mcf for {order_id}"
+        assert next_step in report["pending"][0]["detail"] and next_step in text
+        assert mcf_orders_for(sandbox, order_id) == []
+
+        _, preview, _ = await call(client, "fulfill_tiktok_order_with_mcf", order_id=order_id)
+        error, created, text = await call(
+            client,
+            "fulfill_tiktok_order_with_mcf",
+            order_id=order_id,
+            confirmation_token=preview["confirmation_token"],
+        )
+        assert not error and created["status"] == "created", text
+        _, after, _ = await call(client, "sync_mcf_tracking_to_tiktok", order_ids=[order_id])
+        assert after["pending"] == [] and after["waiting"]

@@ -364,3 +364,138 @@ async def test_cancellation_mid_post_leaves_pending_and_the_next_call_reconciles
     # An earlier call's request created it: this call must not claim it as its own.
     assert not outcome.created_now
     assert seller.server.posts == 1
+
+
+class StoreFailingFrom(MemoryStore):
+    """A store that stops answering from its ``fail_from``-th call on (Redis killed at that step)."""
+
+    def __init__(self, fail_from: int | None = None) -> None:
+        super().__init__()
+        self.fail_from = fail_from
+        self.calls = 0
+
+    @property
+    def down(self) -> bool:
+        return self.fail_from is not None and self.calls >= self.fail_from
+
+    def _step(self) -> None:
+        self.calls += 1
+        if self.fail_from is not None and self.calls > self.fail_from:
+            raise StateStoreUnavailable("state store unavailable: Redis did not answer")
+
+    async def get(self, *args: Any, **kwargs: Any) -> Any:
+        self._step()
+        return await super().get(*args, **kwargs)
+
+    async def put_if_absent(self, *args: Any, **kwargs: Any) -> Any:
+        self._step()
+        return await super().put_if_absent(*args, **kwargs)
+
+    async def compare_and_put(self, *args: Any, **kwargs: Any) -> Any:
+        self._step()
+        return await super().compare_and_put(*args, **kwargs)
+
+
+class SharedStoreSeller(Seller):
+    """A seller whose every platform request first takes a rate-limit token from ``store``, as
+    the shared limiter does on Redis: while the store is down, nothing leaves. ``sends`` counts
+    requests that did leave (the platform may have seen them)."""
+
+    def __init__(self, store: StoreFailingFrom, lost_posts: int = 0) -> None:
+        super().__init__(ledger=IntentLedger(store, VirtualClock()))
+        self.store = store
+        self.sends = 0
+        self.lost_posts = lost_posts
+
+    def _token(self) -> None:
+        if self.store.down:
+            raise StateStoreUnavailable(
+                "state store unavailable: taking a rate-limit token; nothing was sent"
+            )
+
+    async def post(self, payload: dict[str, Any]) -> dict[str, Any]:
+        self._token()
+        self.sends += 1
+        if self.lost_posts:
+            self.lost_posts -= 1
+            raise AmbiguousError("timed out; the server never saw it")
+        return await super().post(payload)
+
+    async def get(self, key: str) -> dict[str, Any] | None:
+        self._token()
+        return await super().get(key)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("fail_from", range(10))
+@pytest.mark.parametrize("scenario", ["clean", "committed_then_timeout", "lost_then_resent"])
+async def test_a_store_outage_at_any_step_says_nothing_was_sent_only_when_nothing_was(
+    scenario: str, fail_from: int
+) -> None:
+    """The store fails from its n-th call on, for every n and three create histories. The caller
+    hears "created" only if the order exists, "nothing was sent" only if no request left, and
+    otherwise "outcome unknown" pointing at get_mcf_order; once the store is back, a repeat settles
+    on exactly one order."""
+    store = StoreFailingFrom(fail_from)
+    seller = SharedStoreSeller(store, lost_posts=1 if scenario == "lost_then_resent" else 0)
+    if scenario == "committed_then_timeout":
+        seller.server.create_faults = ["timeout"]
+    error: OutcomeUnknown | StateStoreUnavailable | None = None
+    try:
+        outcome = await seller.create()
+    except (OutcomeUnknown, StateStoreUnavailable) as caught:
+        error = caught
+    if error is None:
+        assert outcome.created_now and seller.server.orders.keys() == {KEY}
+    elif isinstance(error, OutcomeUnknown):
+        assert "get_mcf_order" in error.describe()
+        assert "nothing was sent" not in error.describe()
+    else:
+        assert "nothing was sent" in error.describe()
+        assert seller.sends == 0, error.describe()
+    store.fail_from = None
+    await seller.create()
+    assert seller.server.orders.keys() == {KEY}
+
+
+@pytest.mark.anyio
+async def test_an_order_found_on_reconcile_while_the_store_fails_is_reported_created() -> None:
+    """The create times out after Amazon took it; the store dies while we look the order up, and
+    the look-up finds it. The answer is "created", not "state store unavailable, nothing sent"."""
+    store = StoreFailingFrom()
+    seller = Seller(ledger=IntentLedger(store, VirtualClock()))
+    seller.server.create_faults = ["timeout"]
+    original = seller.get
+
+    async def lookup_as_the_store_dies(key: str) -> dict[str, Any] | None:
+        store.fail_from = store.calls
+        return await original(key)
+
+    seller.get = lookup_as_the_store_dies  # type: ignore[method-assign]
+    outcome = await seller.create()
+    assert (outcome.created_now, outcome.reconciled) == (True, True)
+    assert outcome.result["id"] == KEY
+    store.fail_from = None
+    assert await seller.status() is IntentStatus.PENDING  # unrecorded: the next call looks first
+    again = await seller.create()
+    assert (again.created_now, again.reconciled) == (False, True)
+    assert seller.server.posts == 1
+
+
+@pytest.mark.anyio
+async def test_a_refusal_the_store_cannot_record_is_still_reported_as_the_refusal() -> None:
+    store = StoreFailingFrom()
+    seller = Seller(ledger=IntentLedger(store, VirtualClock()))
+
+    async def refuse(payload: dict[str, Any]) -> dict[str, Any]:
+        store.fail_from = store.calls
+        raise InvalidRequest("Invalid address")
+
+    original = seller.post
+    seller.post = refuse  # type: ignore[method-assign]
+    with pytest.raises(InvalidRequest, match="Invalid address"):
+        await seller.create()
+    store.fail_from = None
+    seller.post = original  # type: ignore[method-assign]
+    again = await seller.create()  # left PENDING: looked up (absent), then sent under the same id
+    assert again.created_now and seller.server.posts == 1

@@ -169,3 +169,34 @@ def test_expiry_epoch_accepts_epochs_and_durations() -> None:
     assert expiry_epoch(1_660_556_783, now=5.0) == 1_660_556_783
     assert expiry_epoch(604_800, now=1_700_000_000.0) == 1_700_604_800
     assert expiry_epoch(None, now=1.0) is None
+
+
+class _WritesFail(MemoryStore):
+    """A store that stops taking writes on cue (Redis gone between the refresh and its save)."""
+
+    writes_fail = False
+
+    async def put(self, namespace: str, key: str, value: dict[str, object]) -> None:
+        if self.writes_fail:
+            raise errors.StateStoreUnavailable("state store unavailable: Redis did not answer")
+        await super().put(namespace, key, value)
+
+
+async def test_a_refresh_the_store_cannot_save_says_it_was_sent(sandbox: SandboxServers) -> None:
+    """TikTok may rotate the refresh token: after the refresh went out, "nothing was sent" would
+    be false, and the person needs to know the stored token may be dead."""
+    store = _WritesFail()
+    client = _client(sandbox, store)
+    try:
+        await client.list_shops(refresh=True)
+        sandbox.tiktok.expire_access_tokens()
+        store.writes_fail = True
+        with pytest.raises(errors.StateStoreUnavailable) as caught:
+            await client.list_shops(refresh=True)
+        text = caught.value.describe()
+        assert "refreshed the token but the new one could not be saved" in text
+        assert "nothing was sent" not in text
+        assert "tiktok authorize" in text
+        assert sandbox.tiktok.token_requests.count("refresh") == 1
+    finally:
+        await client.aclose()

@@ -13,7 +13,7 @@ import pytest
 from tests.support.sandbox import plentiful_skus, private_sandbox, recipient, sandbox_services
 
 from commerce_mcp.config import load_settings
-from commerce_mcp.errors import InvalidRequest
+from commerce_mcp.errors import InvalidRequest, StateStoreUnavailable
 from commerce_mcp.resilience.testing import VirtualClock
 from commerce_mcp.services import Services
 from commerce_mcp.store.memory import MemoryStore
@@ -25,9 +25,11 @@ from commerce_mcp.tools.confirmation import NOT_ASKED, Approval, ConfirmationBoo
 pytestmark = pytest.mark.anyio
 
 
-def _services(clock: VirtualClock) -> Services:
+def _services(clock: VirtualClock, store: MemoryStore | None = None) -> Services:
     settings, problems = load_settings(commerce_mcp_allow_writes=True)
-    return Services(settings=settings, problems=problems, clock=clock, _store=MemoryStore())
+    return Services(
+        settings=settings, problems=problems, clock=clock, _store=store or MemoryStore()
+    )
 
 
 class _Steps:
@@ -90,6 +92,22 @@ async def test_a_token_expires_and_one_from_another_key_is_named_as_such() -> No
     with pytest.raises(InvalidRequest, match="expired"):
         await steps.run(ours, {"x": 1}, token=steps.token)
     assert "execute" not in steps.ran
+
+
+class _ClaimsFail(MemoryStore):
+    async def put_if_absent(self, *args: Any, **kwargs: Any) -> Any:
+        raise StateStoreUnavailable("state store unavailable: Redis did not answer")
+
+
+async def test_a_token_the_store_cannot_claim_runs_nothing_and_says_so() -> None:
+    gate = WriteGate(
+        ConfirmationBook(secret=b"k"), _services(VirtualClock(), _ClaimsFail()), "some_write"
+    )
+    steps = _Steps()
+    await steps.run(gate, {"x": 1})
+    with pytest.raises(StateStoreUnavailable, match="nothing was sent"):
+        await steps.run(gate, {"x": 1}, token=steps.token)
+    assert steps.ran == ["preview"]
 
 
 async def test_an_asked_person_decides_without_a_token() -> None:

@@ -29,7 +29,13 @@ from commerce_mcp.amazon.requests import RequestLine
 from commerce_mcp.crosschannel.links import LinkStore, OrderLink
 from commerce_mcp.crosschannel.mcf_address import to_mcf_address
 from commerce_mcp.crosschannel.skumap import SkuMap
-from commerce_mcp.errors import Conflict, InvalidRequest, NotFound, StateStoreUnavailable
+from commerce_mcp.errors import (
+    Conflict,
+    InvalidRequest,
+    NotFound,
+    StateStoreUnavailable,
+    before_any_send,
+)
 from commerce_mcp.tiktok.models import Order, Shop
 
 if TYPE_CHECKING:
@@ -295,7 +301,8 @@ async def execute(
         created_at=datetime.fromtimestamp(now, UTC).isoformat(),
         line_items={i: line.amazon_sku for line in plan.lines for i in line.line_item_ids},
     )
-    existing = await links.claim(link)
+    with before_any_send():
+        existing = await links.claim(link)
     if existing is not None and existing.status != "pending":
         return FulfillResult(status="already_created", plan=plan, link=existing)
     outcome = await amazon.create_fulfillment_order(request)
@@ -303,7 +310,9 @@ async def execute(
     try:
         await links.save(link)
     except StateStoreUnavailable as exc:
-        # The order exists; the link stays pending and the next call finds the order at Amazon.
+        # The order exists, so the answer is still "created". The link stays pending until a
+        # repeat of this tool or sync_mcf_tracking_to_tiktok finds the order at Amazon and
+        # promotes it (the sync then pushes its tracking like any other).
         log.warning(
             "fulfil: MCF order %s created, link not saved: %s", link.mcf_order_id, exc.message
         )

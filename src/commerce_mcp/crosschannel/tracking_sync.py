@@ -3,6 +3,11 @@
 Idempotent by construction: a package is recorded on the link only after TikTok accepted it, and a
 package TikTok reports as already shipped is recorded rather than retried. A failure is reported and
 left for the next sync.
+
+A link still ``pending`` (its create was in flight when the process died, or the state store failed
+right after Amazon took the order) is settled here too: Amazon is asked for the order, and if it has
+it the link becomes ``created`` and syncs like any other; if not, the order is reported as pending
+with what to do, never skipped in silence.
 """
 
 from __future__ import annotations
@@ -35,7 +40,7 @@ class PackageOutcome:
     package_number: int
     tracking_number: str | None
     carrier: str | None
-    action: str  # marked | already_marked | waiting | failed
+    action: str  # marked | already_marked | waiting | failed | pending
     detail: str = ""
 
 
@@ -44,6 +49,7 @@ class SyncReport:
     marked: list[PackageOutcome] = field(default_factory=list)
     waiting: list[PackageOutcome] = field(default_factory=list)
     failed: list[PackageOutcome] = field(default_factory=list)
+    pending: list[PackageOutcome] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
 
 
@@ -118,11 +124,13 @@ class _LinkSync:
 
     async def one(self, link: OrderLink) -> None:
         tiktok, report = self.tiktok, self.report
-        if link.status == "pending" or link.shop_id not in self.shops:
+        if link.shop_id not in self.shops:
             return
         shop = self.shops[link.shop_id]
         try:
-            detail = await self.amazon.get_fulfillment_order(link.mcf_order_id)
+            detail = await self._detail(link)
+            if detail is None:
+                return
             orders = await tiktok.get_orders(shop, [link.tiktok_order_id])
         except CommerceError as exc:
             report.failed.append(
@@ -134,6 +142,36 @@ class _LinkSync:
         if not orders:
             return
         order = orders[0]
+        await self._sync_packages(link, shop, order, detail)
+
+    async def _detail(self, link: OrderLink) -> FulfillmentOrderDetail | None:
+        """The MCF order of ``link``; for a pending link, None (and reported) unless Amazon has it."""
+        if link.status != "pending":
+            return await self.amazon.get_fulfillment_order(link.mcf_order_id)
+        detail = await self.amazon.existing_order(link.mcf_order_id)
+        if detail is None:
+            self.report.pending.append(
+                PackageOutcome(
+                    link.tiktok_order_id,
+                    link.mcf_order_id,
+                    0,
+                    None,
+                    None,
+                    "pending",
+                    f"Amazon has no MCF order {link.mcf_order_id}: re-run "
+                    f"fulfill_tiktok_order_with_mcf for {link.tiktok_order_id}",
+                )
+            )
+            return None
+        # Amazon took the order but the link was never marked created (see fulfill.execute).
+        link.status = "created"
+        await self._save(link)
+        return detail
+
+    async def _sync_packages(
+        self, link: OrderLink, shop: Shop, order: Order, detail: FulfillmentOrderDetail
+    ) -> None:
+        tiktok, report = self.tiktok, self.report
         assignment = assign_line_items(link, detail, order)
         packages = detail.packages
         if not packages:
@@ -198,8 +236,11 @@ class _LinkSync:
                 report.failed.append(outcome)
         if packages and all(str(p.package_number) in link.marked for p in packages):
             link.status = "shipped"
+        await self._save(link)
+
+    async def _save(self, link: OrderLink) -> None:
         try:
             await self.links.save(link)
         except StateStoreUnavailable as exc:
-            # The marks above happened and the report says so; the next sync finds them again.
+            # What happened is in the report; the next sync finds it again at the platforms.
             log.warning("tracking sync: link %s not saved: %s", link.tiktok_order_id, exc.message)

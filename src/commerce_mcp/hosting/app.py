@@ -211,10 +211,11 @@ async def _unavailable(send: Send, exc: StateStoreUnavailable) -> None:
     await _json(
         send,
         503,
+        # Refused before any tool ran, so the request sent nothing anywhere.
         {
             "jsonrpc": "2.0",
             "id": None,
-            "error": {"code": _SERVER_UNAVAILABLE, "message": exc.describe()},
+            "error": {"code": _SERVER_UNAVAILABLE, "message": exc.nothing_sent().describe()},
         },
         [(b"retry-after", b"5")],
     )

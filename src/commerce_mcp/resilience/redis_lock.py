@@ -29,7 +29,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from commerce_mcp.errors import DeadlineExceeded, StateStoreUnavailable
+from commerce_mcp.errors import DeadlineExceeded, StateStoreUnavailable, before_any_send
 from commerce_mcp.resilience.clock import Clock
 from commerce_mcp.resilience.deadline import Deadline
 from commerce_mcp.store.base import Document
@@ -148,7 +148,7 @@ class RedisLock:
             reason = str(exc).strip() or type(exc).__name__
             raise StateStoreUnavailable(
                 f"state store unavailable: Redis at {self.where} did not answer ({reason}) "
-                f"while coordinating {self.name}; nothing was sent",
+                f"while coordinating {self.name}",
                 hint="check that Redis is running and reachable at COMMERCE_MCP_STATE_URL, "
                 "then retry",
             ) from exc
@@ -160,11 +160,12 @@ class RedisLock:
         """The lease if nobody holds an unexpired one, else None (without waiting)."""
         owner = secrets.token_hex(16)
         ttl_ms = max(1, int(self.ttl * 1000))
-        granted, fence, expires = await self._call(
-            self._acquire,
-            [self._key, self._fence_key],
-            [owner, repr(self._clock.wall()), repr(self.ttl), ttl_ms],
-        )
+        with before_any_send():  # the lease comes before the work it guards
+            granted, fence, expires = await self._call(
+                self._acquire,
+                [self._key, self._fence_key],
+                [owner, repr(self._clock.wall()), repr(self.ttl), ttl_ms],
+            )
         if not int(granted):
             self.holder_expires_at = float(expires)
             return None

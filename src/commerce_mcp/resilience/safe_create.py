@@ -24,6 +24,7 @@ from commerce_mcp.errors import (
     RateLimited,
     StateStoreUnavailable,
     TransientError,
+    before_any_send,
 )
 from commerce_mcp.store.ledger import (
     Intent,
@@ -88,11 +89,13 @@ async def create_once(
     key with a different payload is a :class:`Conflict`.
     """
     digest = payload_hash(payload)
-    intent, started = await ledger.begin(key, digest)
+    with before_any_send():
+        intent, started = await ledger.begin(key, digest)
     in_doubt = False
     if not started:
         if intent.status is IntentStatus.FAILED:
-            intent = await _restart(ledger, intent, digest)
+            with before_any_send():  # the earlier request was refused: nothing of it exists
+                intent = await _restart(ledger, intent, digest)
         elif intent.payload_hash != digest:
             raise Conflict(
                 f"the id {key!r} was already used for a different request",
@@ -116,9 +119,20 @@ async def create_once(
     # is ours; if not (only an earlier call or another process could have sent it), it is not.
     ours_in_flight = False
     for _ in range(MAX_CREATE_ROUNDS):
-        await ledger.note_attempt(key)
+        try:
+            await ledger.note_attempt(key)
+        except StateStoreUnavailable as error:
+            # Only a look-up can tell whether an earlier request for the key went through.
+            if in_doubt:
+                raise _unknown(key, check_tool, error) from error
+            raise error.nothing_sent() from error
         try:
             result = await create()
+        except StateStoreUnavailable as error:
+            # The client's store steps (its rate-limit token) precede this request, not earlier ones.
+            if in_doubt:
+                raise _unknown(key, check_tool, error) from error
+            raise
         except AmbiguousError:
             log.debug("create_once: ambiguous failure for %s, reconciling", key)
             ours_in_flight = not in_doubt
@@ -143,14 +157,16 @@ async def create_once(
     raise _unknown(key, check_tool, None)
 
 
-async def _record_created(ledger: IntentLedger, key: str, result: dict[str, Any]) -> None:
+async def _record_created(
+    ledger: IntentLedger, key: str, result: dict[str, Any], *, reconciled: bool = False
+) -> None:
     """Mark the intent created; if the store is down, the object exists all the same.
 
     Reporting the outage instead would tell the caller a created order failed. The intent stays
     PENDING, so the next call for this key looks the order up and answers "already created".
     """
     try:
-        await ledger.mark_created(key, result)
+        await ledger.mark_created(key, result, reconciled=reconciled)
     except StateStoreUnavailable as exc:
         log.warning("create_once: %s was created but could not be recorded: %s", key, exc.message)
 
@@ -170,7 +186,11 @@ async def _fail_if_certain(
 ) -> None:
     # After any doubt in this call, a later clean rejection says nothing about the earlier request.
     if not in_doubt and _definitely_not_created(error):
-        await ledger.mark_failed(key, error.describe())
+        try:
+            await ledger.mark_failed(key, error.describe())
+        except StateStoreUnavailable as exc:
+            # The platform's refusal is the answer; left PENDING, the next call looks it up first.
+            log.warning("create_once: %s refused, refusal not recorded: %s", key, exc.message)
 
 
 async def _reconcile(
@@ -188,7 +208,7 @@ async def _reconcile(
         raise _unknown(key, check_tool, error) from error
     if found is None:
         return None
-    await ledger.mark_created(key, found, reconciled=True)
+    await _record_created(ledger, key, found, reconciled=True)
     log.debug("create_once: %s found on reconcile", key)
     return CreateOutcome(key, found, created_now=created_now, reconciled=True)
 

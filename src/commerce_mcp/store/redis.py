@@ -140,17 +140,17 @@ class RedisStore:
         return f"{self.prefix}:doc:{namespace}"
 
     def unavailable(self, exc: BaseException) -> StateStoreUnavailable:
-        """The error every caller sees when Redis cannot answer.
+        """The error a store step raises when Redis cannot answer.
 
-        "Nothing was sent" holds because every store step that follows a platform write (recording
-        a created order or a link) logs the outage instead of raising it: the write stands, and the
-        next call reconciles it from the platform.
+        It does not say whether anything reached a platform: the store cannot know. Steps that come
+        before every platform request (a rate-limit token, a confirmation claim, an order intent)
+        add "nothing was sent" (:func:`~commerce_mcp.errors.before_any_send`); the create path turns
+        an outage after a send into "outcome unknown, check the order".
         """
         reason = str(exc).strip() or type(exc).__name__
         # redis-py puts the address in its messages; the URL's password never is, but be sure.
         return StateStoreUnavailable(
-            f"state store unavailable: Redis at {self.where} did not answer ({reason}); "
-            "nothing was sent",
+            f"state store unavailable: Redis at {self.where} did not answer ({reason})",
             hint="check that Redis is running and reachable at COMMERCE_MCP_STATE_URL, then retry; "
             "`commerce-mcp doctor` checks it",
         )

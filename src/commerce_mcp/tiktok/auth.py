@@ -399,6 +399,14 @@ class TokenManager:
         self.refresh_requests += 1
         grant = await self._auth.refresh(refresh_token)
         fresh = StoredTokens.from_grant(grant, self._clock.wall(), record.seed if record else None)
-        await self._tokens.save(PLATFORM, self._app_key, fresh.to_document())
+        try:
+            await self._tokens.save(PLATFORM, self._app_key, fresh.to_document())
+        except errors.StateStoreUnavailable as exc:
+            # The refresh reached TikTok, which may have rotated the refresh token we hold.
+            raise errors.StateStoreUnavailable(
+                f"{exc.message}; TikTok refreshed the token but the new one could not be saved",
+                hint="retry once the state store answers; if TikTok then refuses the refresh "
+                "token, run `commerce-mcp tiktok authorize` again",
+            ) from exc
         log.info("tiktok: access token refreshed (expires at %.0f)", fresh.access_expires_at)
         return AccessToken(grant.access_token, fresh.access_expires_at)

@@ -29,7 +29,7 @@ from typing import Any, TypeVar
 from mcp.server.mcpserver import Context, Elicit
 from pydantic import BaseModel, Field
 
-from commerce_mcp.errors import InvalidRequest, PermissionDenied
+from commerce_mcp.errors import InvalidRequest, PermissionDenied, before_any_send
 from commerce_mcp.services import Services
 from commerce_mcp.store.base import StateStore
 
@@ -112,7 +112,9 @@ class ConfirmationBook:
             )
         if now > expires:
             raise InvalidRequest("confirmation_token has expired", hint=again)
-        if await store.put_if_absent(USED_NAMESPACE, mac, {"expires": expires}) is not None:
+        with before_any_send():  # the claim comes before the confirmed write is sent
+            claimed = await store.put_if_absent(USED_NAMESPACE, mac, {"expires": expires})
+        if claimed is not None:
             raise InvalidRequest("confirmation_token was already used", hint=again)
         self._claims += 1
         if self._claims % _PRUNE_EVERY == 0:

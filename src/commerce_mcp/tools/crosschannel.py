@@ -206,10 +206,12 @@ async def sync_mcf_tracking_to_tiktok(
         marked=_package_rows(report.marked),
         waiting=_package_rows(report.waiting),
         failed=_package_rows(report.failed),
+        pending=_package_rows(report.pending),
         unknown_orders=report.skipped,
     )
     lines = [
         f"marked {len(result.marked)}, waiting {len(result.waiting)}, failed {len(result.failed)}"
+        + (f", pending {len(result.pending)}" if result.pending else "")
     ]
     lines += [
         f"  marked {p.tiktok_order_id}: {p.carrier} {p.tracking_number} {p.detail}"
@@ -217,6 +219,7 @@ async def sync_mcf_tracking_to_tiktok(
     ]
     lines += [f"  waiting {p.tiktok_order_id}: {p.detail}" for p in result.waiting[:20]]
     lines += [f"  FAILED {p.tiktok_order_id}: {p.detail}" for p in result.failed]
+    lines += [f"  PENDING {p.tiktok_order_id}: {p.detail}" for p in result.pending]
     if result.unknown_orders:
         lines.append("  not linked to MCF (nothing to sync): " + ", ".join(result.unknown_orders))
     return Reply(result, "\n".join(lines))

@@ -49,6 +49,8 @@ class TrackingSyncResult(ToolResult):
     marked: list[PackageSync]
     waiting: list[PackageSync]
     failed: list[PackageSync]
+    #: Linked orders whose MCF create never settled and that Amazon does not have.
+    pending: list[PackageSync] = Field(default_factory=list)
     unknown_orders: list[str] = Field(default_factory=list)
 
 
