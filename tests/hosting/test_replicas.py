@@ -365,7 +365,16 @@ async def test_redis_killed_mid_run_fails_calls_clearly_and_the_replicas_recover
         redis.start()
         for url in urls:
             wait_for(lambda url=url: _status(url) == 200, timeout=30)
-        after = [await client.call_tool("list_tiktok_orders", {"limit": 5}) for client in (a, b)]
+        # Many at once, so the pool hands out the connections it kept from before the kill (dead,
+        # and reused last-in first-out): none of them may fail a call.
+        after: list[Any] = []
+
+        async def list_orders(client: Client) -> None:
+            after.append(await client.call_tool("list_tiktok_orders", {"limit": 5}))
+
+        async with anyio.create_task_group() as group:
+            for index in range(24):
+                group.start_soon(list_orders, (a, b)[index % 2])
         reused = await b.call_tool("create_mcf_order", confirmed)
         repeated = await a.call_tool("create_mcf_order", during)
 

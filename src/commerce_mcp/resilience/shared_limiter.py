@@ -158,6 +158,7 @@ class SharedBuckets:
         ``arg``: tokens to take ('take') or the new rate ('rate'); ``jitter``: seconds of latency
         spread held in reserve, exactly as the in-process limiter's ``send_jitter``.
         """
+        from redis.exceptions import ConnectionError as RedisConnectionError
         from redis.exceptions import RedisError
 
         ttl_ms = int(1000 * max(BUCKET_TTL_SECONDS, 2 * plan.burst / plan.rate))
@@ -178,8 +179,14 @@ class SharedBuckets:
             repr(new_pace),
             repr(new_capacity),
         ]
+        keys = [self.key(account, operation)]
         try:
-            reply = await self._script(keys=[self.key(account, operation)], args=args)
+            try:
+                reply = await self._script(keys=keys, args=args)
+            except RedisConnectionError:
+                # A pooled connection Redis dropped (a restart): the command never reached the new
+                # server, so one more try on a fresh connection cannot take a token twice.
+                reply = await self._script(keys=keys, args=args)
         except RedisError as exc:
             reason = str(exc).strip() or type(exc).__name__
             raise StateStoreUnavailable(
