@@ -32,6 +32,14 @@ def country_problem(code: str) -> str | None:
     )
 
 
+def require_assigned(code: str) -> str:
+    """``code`` when it is an assigned country code; a ValueError saying why otherwise (a validator)."""
+    problem = country_problem(code)
+    if problem:
+        raise ValueError(problem)
+    return code
+
+
 def assigned_code(text: str) -> str | None:
     """The assigned code ``text`` stands for (``us`` → US, ``UK`` → GB), or None when it is not one."""
     code = text.strip().upper()

@@ -31,7 +31,7 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from commerce_mcp.amazon.ids import order_id_problem
-from commerce_mcp.countries import country_problem
+from commerce_mcp.countries import require_assigned
 
 # Enums (request side) ----------------------------------------------------------------------------
 
@@ -178,16 +178,8 @@ class Address(_Request):
     district_or_county: Annotated[str | None, Field(max_length=150)] = None
     state_or_region: Annotated[str | None, Field(min_length=1, max_length=150)] = None
     postal_code: Annotated[str, Field(min_length=1, max_length=20)]
-    country_code: Annotated[str, Field(pattern=r"^[A-Z]{2}$")]
+    country_code: Annotated[str, Field(pattern=r"^[A-Z]{2}$"), AfterValidator(require_assigned)]
     phone: Annotated[str | None, Field(max_length=20)] = None
-
-    @field_validator("country_code")
-    @classmethod
-    def _assigned_country(cls, code: str) -> str:
-        problem = country_problem(code)
-        if problem:
-            raise ValueError(problem)
-        return code
 
     @model_validator(mode="after")
     def _north_america_needs_state_and_city(self) -> Address:

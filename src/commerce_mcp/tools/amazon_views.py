@@ -8,7 +8,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import AfterValidator, BaseModel, Field, field_validator
 
 from commerce_mcp.amazon.events import event_meaning
 from commerce_mcp.amazon.models import (
@@ -19,7 +19,7 @@ from commerce_mcp.amazon.models import (
     PackageTracking,
 )
 from commerce_mcp.amazon.requests import RequestLine
-from commerce_mcp.countries import country_problem
+from commerce_mcp.countries import require_assigned
 from commerce_mcp.timefmt import iso_utc
 from commerce_mcp.tools._common import ToolInput, ToolResult
 from commerce_mcp.tools.inputs import require_plain
@@ -47,6 +47,7 @@ class Recipient(ToolInput):
     country_code: Annotated[
         str,
         Field(max_length=2, pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2, e.g. US"),
+        AfterValidator(require_assigned),
     ] = "US"
     phone: Annotated[str | None, Field(max_length=20)] = None
 
@@ -65,14 +66,6 @@ class Recipient(ToolInput):
     @classmethod
     def _plain(cls, value: str | None) -> str | None:
         return require_plain(value)
-
-    @field_validator("country_code")
-    @classmethod
-    def _assigned_country(cls, value: str) -> str:
-        problem = country_problem(value)
-        if problem:
-            raise ValueError(problem)
-        return value
 
 
 class Line(ToolInput):
