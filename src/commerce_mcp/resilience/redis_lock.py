@@ -142,13 +142,13 @@ class RedisLock:
     async def _call(self, script: Any, keys: list[str], args: list[Any]) -> Any:
         from redis.exceptions import RedisError
 
+        from commerce_mcp.store.redis import did_not_answer
+
         try:
             return await script(keys=keys, args=args)
         except RedisError as exc:
-            reason = str(exc).strip() or type(exc).__name__
             raise StateStoreUnavailable(
-                f"state store unavailable: Redis at {self.where} did not answer ({reason}) "
-                f"while coordinating {self.name}",
+                f"{did_not_answer(self.where, exc)} while coordinating {self.name}",
                 hint="check that Redis is running and reachable at COMMERCE_MCP_STATE_URL, "
                 "then retry",
             ) from exc

@@ -158,8 +158,9 @@ class SharedBuckets:
         ``arg``: tokens to take ('take') or the new rate ('rate'); ``jitter``: seconds of latency
         spread held in reserve, exactly as the in-process limiter's ``send_jitter``.
         """
-        from redis.exceptions import ConnectionError as RedisConnectionError
         from redis.exceptions import RedisError
+
+        from commerce_mcp.store.redis import did_not_answer, once_more_if_dropped
 
         ttl_ms = int(1000 * max(BUCKET_TTL_SECONDS, 2 * plan.burst / plan.rate))
         pace, capacity = paced(plan.rate, plan.burst, jitter)
@@ -181,17 +182,12 @@ class SharedBuckets:
         ]
         keys = [self.key(account, operation)]
         try:
-            try:
-                reply = await self._script(keys=keys, args=args)
-            except RedisConnectionError:
-                # A pooled connection Redis dropped (a restart): the command never reached the new
-                # server, so one more try on a fresh connection cannot take a token twice.
-                reply = await self._script(keys=keys, args=args)
+            # The script never reached a server that dropped its connection: a retry takes one token.
+            reply = await once_more_if_dropped(lambda: self._script(keys=keys, args=args))
         except RedisError as exc:
-            reason = str(exc).strip() or type(exc).__name__
             raise StateStoreUnavailable(
-                f"state store unavailable: Redis at {self.where} did not answer ({reason}) while "
-                f"taking a rate-limit token for {operation}; nothing was sent",
+                f"{did_not_answer(self.where, exc)} while taking a rate-limit token for "
+                f"{operation}; nothing was sent",
                 operation=operation,
                 hint="check that Redis is running and reachable at COMMERCE_MCP_STATE_URL, "
                 "then retry",

@@ -120,6 +120,28 @@ def connect(url: str, *, max_connections: int = MAX_CONNECTIONS) -> Redis:
     return client
 
 
+def did_not_answer(where: str, exc: BaseException) -> str:
+    """The first words of every "Redis is down" error: which Redis, and what the client saw."""
+    # redis-py puts the address in its messages; the URL's password never is.
+    reason = str(exc).strip() or type(exc).__name__
+    return f"state store unavailable: Redis at {where} did not answer ({reason})"
+
+
+async def once_more_if_dropped(call: Callable[[], Awaitable[T]]) -> T:
+    """Run ``call``, and once more when Redis had dropped the pooled connection it went out on.
+
+    After a Redis restart every connection the pool kept is dead, and the first command on each fails
+    without reaching the new server; one more try takes a fresh connection. Only for commands that a
+    second run cannot apply twice (reads, idempotent writes, a command that never arrived).
+    """
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    try:
+        return await call()
+    except RedisConnectionError:
+        return await call()
+
+
 class RedisStore:
     """A :class:`~commerce_mcp.store.base.StateStore` shared by every replica using one Redis."""
 
@@ -147,10 +169,8 @@ class RedisStore:
         add "nothing was sent" (:func:`~commerce_mcp.errors.before_any_send`); the create path turns
         an outage after a send into "outcome unknown, check the order".
         """
-        reason = str(exc).strip() or type(exc).__name__
-        # redis-py puts the address in its messages; the URL's password never is, but be sure.
         return StateStoreUnavailable(
-            f"state store unavailable: Redis at {self.where} did not answer ({reason})",
+            did_not_answer(self.where, exc),
             hint="check that Redis is running and reachable at COMMERCE_MCP_STATE_URL, then retry; "
             "`commerce-mcp doctor` checks it",
         )
@@ -166,14 +186,9 @@ class RedisStore:
             raise self.unavailable(exc) from exc
 
     async def _idempotent(self, call: Callable[[], Awaitable[T]]) -> T:
-        """Run a read or an idempotent write, once more after a connection error."""
-        from redis.exceptions import ConnectionError as RedisConnectionError
-
+        """Run a read or an idempotent write, once more after a dropped connection."""
         async with self._guard():
-            try:
-                return await call()
-            except RedisConnectionError:
-                return await call()
+            return await once_more_if_dropped(call)
 
     async def ping(self) -> None:
         """Raise StateStoreUnavailable unless Redis answers (for readiness checks)."""
