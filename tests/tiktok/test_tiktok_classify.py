@@ -9,22 +9,18 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 import respx
+from tests.tiktok.tiktok_helpers import MOCKED_BASE, mocked_client
 
 from commerce_mcp import errors
-from commerce_mcp.resilience.budget import RetryBudget
-from commerce_mcp.resilience.limiter import RateLimiter, RatePlan
 from commerce_mcp.resilience.testing import VirtualClock
-from commerce_mcp.store.memory import MemoryStore
-from commerce_mcp.store.tokens import TokenStore
 from commerce_mcp.tiktok import classify
-from commerce_mcp.tiktok.auth import AuthClient, TokenManager
 from commerce_mcp.tiktok.client import TikTokShopClient
 from commerce_mcp.tiktok.models import Shop
 from commerce_mcp.tiktok.signing import sign
 
 pytestmark = pytest.mark.anyio
 
-BASE = "https://api.tiktok.test"
+BASE = MOCKED_BASE
 SHOP = Shop(id="1", name="S", cipher="ROW_c")
 SEARCH = f"{BASE}/order/202309/orders/search"
 
@@ -36,24 +32,7 @@ def _env(code: int, message: str = "m", data: object = None) -> dict[str, object
 @pytest.fixture
 async def client() -> AsyncIterator[TikTokShopClient]:
     clock = VirtualClock()
-    http = httpx.AsyncClient(base_url=BASE)
-    tokens = TokenManager(
-        AuthClient(http, "https://auth.test", "key", "secret"),
-        TokenStore(MemoryStore()),
-        "key",
-        clock,
-        env_access_token="AT",
-        env_refresh_token="RT",
-    )
-    tiktok = TikTokShopClient(
-        http=http,
-        app_key="key",
-        app_secret="secret",
-        tokens=tokens,
-        clock=clock,
-        limiter=RateLimiter(clock, {}, RatePlan(1000, 1000), start_tokens=1000, send_jitter=0),
-        budget=RetryBudget(),
-    )
+    tiktok = mocked_client(clock)
     yield tiktok
     await tiktok.aclose()
 

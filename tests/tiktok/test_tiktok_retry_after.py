@@ -8,21 +8,17 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 import respx
+from tests.tiktok.tiktok_helpers import MOCKED_BASE, mocked_client
 
 from commerce_mcp import errors
 from commerce_mcp.resilience.backoff import RETRY_AFTER_CAP
-from commerce_mcp.resilience.budget import RetryBudget
-from commerce_mcp.resilience.limiter import RateLimiter, RatePlan
 from commerce_mcp.resilience.testing import VirtualClock
-from commerce_mcp.store.memory import MemoryStore
-from commerce_mcp.store.tokens import TokenStore
-from commerce_mcp.tiktok.auth import AuthClient, TokenManager
 from commerce_mcp.tiktok.client import TikTokShopClient
 from commerce_mcp.tiktok.models import Shop
 
 pytestmark = pytest.mark.anyio
 
-BASE = "https://api.tiktok.test"
+BASE = MOCKED_BASE
 SHOP = Shop(id="1", name="S", cipher="ROW_c")
 SEARCH = f"{BASE}/order/202309/orders/search"
 THROTTLED = {"code": 36009002, "message": "Too many requests.", "data": None, "request_id": "R"}
@@ -34,24 +30,7 @@ IN_TWELVE_SECONDS = "Thu, 01 Jan 2026 00:00:12 GMT"
 @pytest.fixture
 async def tiktok() -> AsyncIterator[tuple[TikTokShopClient, VirtualClock]]:
     clock = VirtualClock()
-    http = httpx.AsyncClient(base_url=BASE)
-    tokens = TokenManager(
-        AuthClient(http, "https://auth.test", "key", "secret"),
-        TokenStore(MemoryStore()),
-        "key",
-        clock,
-        env_access_token="AT",
-        env_refresh_token="RT",
-    )
-    client = TikTokShopClient(
-        http=http,
-        app_key="key",
-        app_secret="secret",
-        tokens=tokens,
-        clock=clock,
-        limiter=RateLimiter(clock, {}, RatePlan(1000, 1000), start_tokens=1000, send_jitter=0),
-        budget=RetryBudget(),
-    )
+    client = mocked_client(clock)
     yield client, clock
     await client.aclose()
 
