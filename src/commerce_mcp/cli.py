@@ -16,7 +16,7 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from commerce_mcp import __version__
+from commerce_mcp import __version__, startup
 
 if TYPE_CHECKING:
     import argparse
@@ -218,10 +218,13 @@ async def _doctor(sandbox: bool, fmt: Any) -> int:
 
 
 def _serve(sandbox: bool) -> int:
-    from commerce_mcp.server import build_server, settle_startup_objects
+    startup.pause_collector()
+    try:
+        from commerce_mcp.server import build_server
 
-    server = build_server(_services(sandbox))
-    settle_startup_objects()
+        server = build_server(_services(sandbox))
+    finally:
+        startup.settle()
     with contextlib.suppress(KeyboardInterrupt):
         server.run("stdio")
     return 0

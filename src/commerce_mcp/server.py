@@ -96,16 +96,3 @@ def build_server(
     )
     register_prompts(server)
     return server
-
-
-def settle_startup_objects() -> None:
-    """Exempt what start-up built (modules, classes, schemas) from future garbage collections.
-
-    A long-running server's full collections would otherwise re-scan every import-time object each
-    time; measured on a bulk order read, that was about a fifth of the client's CPU. Call it once,
-    after the server is built and before it serves. No collection first: it would cost start-up about
-    40 ms to reclaim a little import-time garbage once.
-    """
-    import gc
-
-    gc.freeze()

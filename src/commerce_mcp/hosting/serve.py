@@ -137,7 +137,7 @@ def run_http(*, sandbox: bool, host: str | None, port: int | None) -> int:
 async def _serve(hosting: HostingSettings, control: Services, no_auth: bool) -> None:
     import uvicorn
 
-    from commerce_mcp.server import settle_startup_objects
+    from commerce_mcp import startup
 
     hosted = await build_hosted(hosting, control, auth_off=no_auth)
     config = uvicorn.Config(
@@ -149,7 +149,7 @@ async def _serve(hosting: HostingSettings, control: Services, no_auth: bool) -> 
         timeout_graceful_shutdown=int(hosting.commerce_mcp_http_drain_seconds),
         lifespan="on",
     )
-    settle_startup_objects()
+    startup.settle()
     try:
         await uvicorn.Server(config).serve()
     finally:
