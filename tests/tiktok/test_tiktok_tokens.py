@@ -172,19 +172,33 @@ def test_expiry_epoch_accepts_epochs_and_durations() -> None:
 
 
 class _WritesFail(MemoryStore):
-    """A store that stops taking writes on cue (Redis gone between the refresh and its save)."""
+    """A store that stops taking writes on cue (Redis gone)."""
 
     writes_fail = False
 
-    async def put(self, namespace: str, key: str, value: dict[str, object]) -> None:
+    def _check(self) -> None:
         if self.writes_fail:
             raise errors.StateStoreUnavailable("state store unavailable: Redis did not answer")
+
+    async def put(self, namespace: str, key: str, value: dict[str, object]) -> None:
+        self._check()
         await super().put(namespace, key, value)
 
+    async def compare_and_put(
+        self,
+        namespace: str,
+        key: str,
+        expected: dict[str, object] | None,
+        value: dict[str, object],
+    ) -> bool:
+        self._check()
+        return await super().compare_and_put(namespace, key, expected, value)
 
-async def test_a_refresh_the_store_cannot_save_says_it_was_sent(sandbox: SandboxServers) -> None:
-    """TikTok may rotate the refresh token: after the refresh went out, "nothing was sent" would
-    be false, and the person needs to know the stored token may be dead."""
+
+async def test_a_refresh_the_store_cannot_mark_is_never_sent(sandbox: SandboxServers) -> None:
+    """The refresh marker is written before TikTok is asked: a store that refuses it means the
+    refresh token was not spent, and the person is told nothing was sent. (A store that fails
+    after the refresh: tests/tiktok/test_token_custody.py.)"""
     store = _WritesFail()
     client = _client(sandbox, store)
     try:
@@ -193,10 +207,10 @@ async def test_a_refresh_the_store_cannot_save_says_it_was_sent(sandbox: Sandbox
         store.writes_fail = True
         with pytest.raises(errors.StateStoreUnavailable) as caught:
             await client.list_shops(refresh=True)
-        text = caught.value.describe()
-        assert "refreshed the token but the new one could not be saved" in text
-        assert "nothing was sent" not in text
-        assert "tiktok authorize" in text
+        assert "nothing was sent" in caught.value.describe()
+        assert sandbox.tiktok.token_requests.count("refresh") == 0
+        store.writes_fail = False
+        await client.list_shops(refresh=True)
         assert sandbox.tiktok.token_requests.count("refresh") == 1
     finally:
         await client.aclose()

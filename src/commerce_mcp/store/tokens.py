@@ -25,6 +25,14 @@ class TokenStore:
         """Replace the saved tokens in one write, so a crash never leaves half a rotation behind."""
         await self._store.put(NAMESPACE, self._key(platform, account), tokens)
 
+    async def replace(
+        self, platform: str, account: str, expected: Document | None, tokens: Document
+    ) -> bool:
+        """Save ``tokens`` only if the saved document is still ``expected``; False if it changed."""
+        return await self._store.compare_and_put(
+            NAMESPACE, self._key(platform, account), expected, tokens
+        )
+
     async def forget(self, platform: str, account: str) -> None:
         """Remove the saved tokens (the seller revoked access or re-authorizes from scratch)."""
         await self._store.delete(NAMESPACE, self._key(platform, account))

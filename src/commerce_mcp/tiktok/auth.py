@@ -3,14 +3,28 @@
 Token calls are plain GETs on the auth host and are not signed. ``access_token_expire_in`` and
 ``refresh_token_expire_in`` are absolute Unix timestamps (a peer library reads them as durations; we
 accept both, since a small number can only be a duration). Refresh tokens may rotate, so every grant is
-saved whole, in one write, before the new access token is used.
+saved whole, in one write.
+
+Custody when the store fails between a refresh and its save: the refresh has reached TikTok, which may
+have retired the refresh token the store still holds, so the new grant may be the only live one. It is
+kept in the process (its access token is used at once, its refresh token spends the next refresh) and
+saved as soon as the store answers: before the next call, and in the background. Other processes are
+kept from spending the stale stored refresh token by a marker written *before* every refresh: "this
+refresh token is being spent by <holder> since <time>". The holder's save replaces the marked record
+(compare-and-set, so it never overwrites a newer record: a re-authorization, new env tokens). Another
+process that finds the marker on the record it would refresh from waits instead (a retryable error)
+for up to :data:`SPENT_MARKER_HOLD`; after that the holder is presumed gone, and the stored refresh
+token is tried again (it still works unless TikTok rotated it, and then only a re-authorization helps).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import dataclasses
 import hashlib
 import logging
+import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +39,7 @@ from commerce_mcp.store.tokens import TokenStore
 from commerce_mcp.tiktok import classify
 from commerce_mcp.tiktok.models import TokenGrant
 from commerce_mcp.tiktok.transport import parse_envelope
+from commerce_mcp.timefmt import iso_utc
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +51,12 @@ CONSENT_BASE_URLS = {
 #: A seeded access token's expiry is unknown; assume the documented default lifetime.
 DEFAULT_ACCESS_TOKEN_LIFETIME = 7 * 86_400.0
 _EPOCH_THRESHOLD = 1_000_000_000
+SPENT_MARKER_HOLD = 600.0
+"""How long a refresh marker keeps other processes from spending the stored refresh token. The holder
+retries its save all that time (:data:`HELD_SAVE_RETRY`); a marker older than this belongs to a process
+that died (its grant died with it) or cannot reach a store the others can."""
+HELD_SAVE_RETRY = (1.0, 30.0)
+"""First and longest wait between background saves of a held grant (doubling in between)."""
 
 
 def consent_url(
@@ -223,15 +244,22 @@ class StoredTokens:
     refresh_token: str | None
     refresh_expires_at: float | None
     seed: str | None
+    #: ``<holder>:<refresh token fingerprint>`` while a refresh from this record is under way (or
+    #: its result is held unsaved); see the module docstring.
+    spending: str | None = None
+    spending_since: float | None = None
 
     def to_document(self) -> dict[str, Any]:
-        return {
+        doc: dict[str, Any] = {
             "access_token": self.access_token,
             "access_expires_at": self.access_expires_at,
             "refresh_token": self.refresh_token,
             "refresh_expires_at": self.refresh_expires_at,
             "seed": self.seed,
         }
+        if self.spending is not None:
+            doc |= {"spending": self.spending, "spending_since": self.spending_since}
+        return doc
 
     @classmethod
     def from_document(cls, doc: dict[str, Any]) -> StoredTokens:
@@ -241,6 +269,8 @@ class StoredTokens:
             refresh_token=doc.get("refresh_token"),
             refresh_expires_at=doc.get("refresh_expires_at"),
             seed=doc.get("seed"),
+            spending=doc.get("spending"),
+            spending_since=doc.get("spending_since"),
         )
 
     @classmethod
@@ -254,6 +284,11 @@ class StoredTokens:
         )
 
 
+def token_fingerprint(token: str | None) -> str:
+    """A non-reversible tag for one token, to name it in a marker without storing it twice."""
+    return hashlib.sha256((token or "").encode()).hexdigest()[:16]
+
+
 def seed_fingerprint(access_token: str | None, refresh_token: str | None) -> str | None:
     """A non-reversible tag for the env tokens (never the tokens themselves)."""
     if not access_token and not refresh_token:
@@ -263,7 +298,8 @@ def seed_fingerprint(access_token: str | None, refresh_token: str | None) -> str
 
 
 class TokenManager:
-    """Custody of one app's tokens: load or seed, hand out fresh access tokens, refresh once."""
+    """Custody of one app's tokens: load or seed, hand out fresh access tokens, refresh once, and
+    keep a grant the store could not take until it can (see the module docstring)."""
 
     def __init__(
         self,
@@ -289,9 +325,28 @@ class TokenManager:
         self._init_lock = asyncio.Lock()
         self._rejected: set[str] = set()
         self.refresh_requests = 0
+        # Names this custodian in refresh markers: its own marker never holds it back.
+        self._holder = secrets.token_hex(8)
+        # Refreshes and saves of a held grant, one at a time: a save must not race a newer refresh.
+        self._custody = asyncio.Lock()
+        self._held: StoredTokens | None = None
+        """A grant TikTok issued that the store has not taken yet: the newest refresh token."""
+        self._held_over: dict[str, Any] | None = None
+        """The stored record the held grant replaces (our marker on it): what the save expects."""
+        self._saver: asyncio.Task[None] | None = None
+
+    @property
+    def holding_unsaved(self) -> bool:
+        """True while a refreshed grant exists only in this process."""
+        return self._held is not None
 
     async def access_token(self) -> str:
         """A token good for at least ``refresh_ahead`` seconds (refreshing first if needed)."""
+        if self._held is not None and not self._custody.locked():
+            # Before anything else: the held grant into the store, if it answers now. (A refresh or
+            # save already under way does this itself.)
+            async with self._custody:
+                await self._save_held()
         provider = await self._ensure_provider()
         return await provider.get()
 
@@ -311,10 +366,25 @@ class TokenManager:
     async def save_grant(self, grant: TokenGrant) -> StoredTokens:
         """Persist a grant from a code exchange or refresh (both tokens in one write)."""
         record = StoredTokens.from_grant(grant, self._clock.wall(), self._seed())
-        await self._tokens.save(PLATFORM, self._app_key, record.to_document())
+        async with self._custody:
+            await self._tokens.save(PLATFORM, self._app_key, record.to_document())
+            self._drop_held()  # a new authorization supersedes whatever was held
         if self._provider is not None:
             self._provider = self._new_provider(record)
         return record
+
+    async def aclose(self) -> None:
+        """Stop the background save of a held grant (the grant is lost with the process)."""
+        if self._saver is not None:
+            self._saver.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._saver
+            self._saver = None
+        if self._held is not None:
+            log.error(
+                "tiktok: closing with a refreshed token the state store never took; if TikTok "
+                "rotated the refresh token, run `commerce-mcp tiktok authorize` again"
+            )
 
     async def _ensure_provider(self) -> TokenProvider:
         if self._provider is not None:
@@ -365,13 +435,19 @@ class TokenManager:
         return record
 
     async def _fetch(self) -> AccessToken:
-        if self._across is None:
-            return await self._adopt_stored() or await self._refresh()
-        # TikTok rotates refresh tokens: two replicas refreshing at once could each spend the same
-        # refresh token, and the loser's stored token would be dead. One refreshes, others adopt.
-        return await self._across(
-            f"tiktok-token:{self._app_key}", self._adopt_stored, self._refresh
-        )
+        async with self._custody:
+            if not await self._save_held():
+                # The store still refuses: the held refresh token is the live one, and no other
+                # process knows it, so there is nothing to coordinate (or adopt) across processes.
+                return await self._refresh()
+            if self._across is None:
+                return await self._adopt_stored() or await self._refresh()
+            # TikTok rotates refresh tokens: two replicas refreshing at once could each spend the
+            # same refresh token, and the loser's stored token would be dead. One refreshes, others
+            # adopt.
+            return await self._across(
+                f"tiktok-token:{self._app_key}", self._adopt_stored, self._refresh
+            )
 
     async def _adopt_stored(self) -> AccessToken | None:
         """The stored access token when it is still good (another replica may have refreshed)."""
@@ -387,9 +463,16 @@ class TokenManager:
         return None
 
     async def _refresh(self) -> AccessToken:
-        doc = await self._tokens.load(PLATFORM, self._app_key)
-        record = StoredTokens.from_document(doc) if doc else None
-        refresh_token = (record.refresh_token if record else None) or self._env_refresh
+        """Spend the newest refresh token (held, else stored, else env) and keep the new grant.
+
+        Called with ``_custody`` held.
+        """
+        if self._held is not None:
+            source, over = self._held, self._held_over
+        else:
+            source = await self._mark_spending()
+            over = source.to_document()
+        refresh_token = source.refresh_token or self._env_refresh
         if not refresh_token:
             raise errors.AuthError(
                 "the TikTok Shop access token expired and no refresh token is available",
@@ -397,16 +480,126 @@ class TokenManager:
                 hint="set TIKTOK_REFRESH_TOKEN or run `commerce-mcp tiktok authorize`",
             )
         self.refresh_requests += 1
-        grant = await self._auth.refresh(refresh_token)
-        fresh = StoredTokens.from_grant(grant, self._clock.wall(), record.seed if record else None)
         try:
-            await self._tokens.save(PLATFORM, self._app_key, fresh.to_document())
-        except errors.StateStoreUnavailable as exc:
-            # The refresh reached TikTok, which may have rotated the refresh token we hold.
-            raise errors.StateStoreUnavailable(
-                f"{exc.message}; TikTok refreshed the token but the new one could not be saved",
-                hint="retry once the state store answers; if TikTok then refuses the refresh "
-                "token, run `commerce-mcp tiktok authorize` again",
-            ) from exc
+            grant = await self._auth.refresh(refresh_token)
+        except Exception:
+            if self._held is None:
+                await self._unmark(source)
+            raise
+        fresh = StoredTokens.from_grant(grant, self._clock.wall(), source.seed)
+        was_held = self._held is not None
+        self._held, self._held_over = fresh, over
+        if not await self._save_held():
+            if not was_held:
+                # Once, as custody starts (no token values): the next calls and a background task
+                # keep trying; if the process ends first, the seller may have to re-authorize.
+                log.warning(
+                    "tiktok: access token refreshed, but the state store did not take the new "
+                    "tokens; holding them in this process and saving them as soon as it answers"
+                )
+            if self._saver is None or self._saver.done():
+                self._saver = asyncio.get_running_loop().create_task(self._save_in_background())
         log.info("tiktok: access token refreshed (expires at %.0f)", fresh.access_expires_at)
         return AccessToken(grant.access_token, fresh.access_expires_at)
+
+    async def _mark_spending(self) -> StoredTokens:
+        """The stored record to refresh from, marked (and saved) as being spent by us.
+
+        Refuses, retryably, to spend a refresh token another process is spending or has spent
+        without saving the result. An outage here means nothing was sent.
+        """
+        with errors.before_any_send():
+            doc = await self._tokens.load(PLATFORM, self._app_key)
+        record = (
+            StoredTokens.from_document(doc)
+            if doc
+            else StoredTokens(None, 0.0, self._env_refresh, None, self._seed())
+        )
+        fingerprint = token_fingerprint(record.refresh_token or self._env_refresh)
+        holder, _, spent = (record.spending or "").partition(":")
+        if record.spending and holder != self._holder and spent == fingerprint:
+            since = record.spending_since or 0.0
+            if self._clock.wall() < since + SPENT_MARKER_HOLD:
+                raise errors.TransientError(
+                    "another commerce-mcp process refreshed the TikTok Shop token and has not "
+                    "saved the new one yet",
+                    platform=PLATFORM,
+                    hint="retry in a minute (it keeps trying to save); until "
+                    f"{iso_utc(since + SPENT_MARKER_HOLD)} no other process spends the stored "
+                    "refresh token, which TikTok may have retired; if TikTok later refuses it, "
+                    "run `commerce-mcp tiktok authorize`",
+                )
+            log.warning(
+                "tiktok: another process refreshed the token at %.0f and never saved the result; "
+                "trying the stored refresh token",
+                since,
+            )
+        marked = dataclasses.replace(
+            record,
+            spending=f"{self._holder}:{fingerprint}",
+            spending_since=self._clock.wall(),
+        )
+        with errors.before_any_send():
+            if not await self._tokens.replace(PLATFORM, self._app_key, doc, marked.to_document()):
+                raise errors.TransientError(
+                    "the stored TikTok Shop tokens changed while this refresh began",
+                    platform=PLATFORM,
+                    hint="retry; nothing was sent",
+                )
+        return marked
+
+    async def _unmark(self, marked: StoredTokens) -> None:
+        """After a refresh that brought no grant: take our marker off, so others need not wait."""
+        plain = dataclasses.replace(marked, spending=None, spending_since=None)
+        try:
+            await self._tokens.replace(
+                PLATFORM, self._app_key, marked.to_document(), plain.to_document()
+            )
+        except errors.StateStoreUnavailable:
+            log.info("tiktok: could not clear a refresh marker; it lapses by itself")
+
+    async def _save_held(self) -> bool:
+        """Save the held grant over the record it replaces; True once nothing is held.
+
+        Called with ``_custody`` held. A record that changed meanwhile (a re-authorization, new
+        env tokens, another process after the marker lapsed) is newer custody: it is kept, and
+        the held grant dropped.
+        """
+        held = self._held
+        if held is None:
+            return True
+        doc = held.to_document()
+        try:
+            saved = await self._tokens.replace(PLATFORM, self._app_key, self._held_over, doc)
+            # A conditional write whose reply was lost may have landed: then the record is ours.
+            saved = saved or await self._tokens.load(PLATFORM, self._app_key) == doc
+        except errors.StateStoreUnavailable:
+            return False
+        was_unsaved = self._saver is not None
+        self._drop_held()
+        if not saved:
+            log.warning(
+                "tiktok: the stored tokens changed while a refreshed token was held unsaved; "
+                "keeping the stored ones"
+            )
+        elif was_unsaved:
+            log.warning("tiktok: the refreshed tokens held in this process are saved now")
+        return True
+
+    def _drop_held(self) -> None:
+        self._held = self._held_over = None
+        if self._saver is not None and self._saver is not asyncio.current_task():
+            self._saver.cancel()
+        self._saver = None
+
+    async def _save_in_background(self) -> None:
+        """Retry the save while nobody calls (a quiet replica must not sit on the live grant) for
+        as long as the marker holds other processes back."""
+        wait, longest = HELD_SAVE_RETRY
+        until = self._clock.wall() + SPENT_MARKER_HOLD
+        while self._held is not None and self._clock.wall() < until:
+            await self._clock.sleep(wait)
+            async with self._custody:
+                if await self._save_held():
+                    return
+            wait = min(wait * 2, longest)

@@ -239,7 +239,8 @@ class TikTokShopClient:
         )
 
     async def aclose(self) -> None:
-        """Close the HTTP connection pool."""
+        """Stop the token custodian's background work and close the HTTP connection pool."""
+        await self.tokens.aclose()
         await self._http.aclose()
 
     # ------------------------------------------------------------------------------ call core
