@@ -272,7 +272,9 @@ async def _sync_apply_runs(runs: int, sku_count: int) -> dict[str, Any]:
                         skus=skus, buffer=0,
                     )  # fmt: skip
                     planned = time.perf_counter()
-                    report = await apply_plan(tiktok=tiktok, shop=shop, plan=plan)
+                    report = await apply_plan(
+                        tiktok=tiktok, shop=shop, plan=plan, clock=SystemClock()
+                    )
                     out["walls"].append(time.perf_counter() - started)
             finally:
                 await tiktok.aclose()

@@ -12,13 +12,16 @@ from hypothesis import strategies as st
 from commerce_mcp.crosschannel.inventory_sync import (
     IN_FLIGHT,
     NOT_ATTEMPTED,
+    WRITE_GRACE,
     InventoryPlan,
     PlanRow,
     apply_plan,
 )
 from commerce_mcp.resilience.clock import SystemClock
 from commerce_mcp.resilience.deadline import deadline_scope
+from commerce_mcp.resilience.testing import VirtualClock
 from commerce_mcp.tiktok.models import SkuInventoryUpdate
+from commerce_mcp.tools.crosschannel import _applied_reply, _plan_fields
 
 pytestmark = pytest.mark.anyio
 
@@ -91,7 +94,7 @@ async def test_apply_sends_writable_rows_and_reports_the_rest_without_sending_th
         ]
     )
     tiktok = RecordingTikTok()
-    report = await apply_plan(tiktok=tiktok, shop=None, plan=plan)  # type: ignore[arg-type]
+    report = await apply_plan(tiktok=tiktok, shop=None, plan=plan, clock=SystemClock())  # type: ignore[arg-type]
     assert report.updated == ["OK"]
     assert set(report.failed) == {"SOLD-OUT", "TOO-FEW"}
     [(product, updates)] = tiktok.sent
@@ -104,7 +107,7 @@ async def test_apply_sends_writable_rows_and_reports_the_rest_without_sending_th
 async def test_apply_sends_nothing_when_no_row_can_be_written() -> None:
     tiktok = RecordingTikTok()
     plan = InventoryPlan(rows=[row({"A": 3}, 0, "SOLD-OUT")])
-    report = await apply_plan(tiktok=tiktok, shop=None, plan=plan)  # type: ignore[arg-type]
+    report = await apply_plan(tiktok=tiktok, shop=None, plan=plan, clock=SystemClock())  # type: ignore[arg-type]
     assert tiktok.sent == [] and report.updated == [] and list(report.failed) == ["SOLD-OUT"]
 
 
@@ -114,6 +117,7 @@ class GatedTikTok:
     def __init__(self) -> None:
         self.started: list[str] = []
         self.landed: list[str] = []
+        self.cut_off: list[str] = []
         self.gate = asyncio.Event()
         self.in_flight = asyncio.Event()  # as many writes started as an apply keeps in flight
 
@@ -123,7 +127,11 @@ class GatedTikTok:
         self.started.append(product_id)
         if len(self.started) == IN_FLIGHT:
             self.in_flight.set()
-        await self.gate.wait()
+        try:
+            await self.gate.wait()
+        except asyncio.CancelledError:
+            self.cut_off.append(product_id)
+            raise
         self.landed.append(product_id)
 
 
@@ -136,7 +144,9 @@ def ten_products() -> InventoryPlan:
 
 async def test_a_cancelled_apply_lets_writes_in_flight_land_and_reports_what_changed() -> None:
     tiktok = GatedTikTok()
-    applying = asyncio.ensure_future(apply_plan(tiktok=tiktok, shop=None, plan=ten_products()))  # type: ignore[arg-type]
+    applying = asyncio.ensure_future(
+        apply_plan(tiktok=tiktok, shop=None, plan=ten_products(), clock=VirtualClock())  # type: ignore[arg-type]
+    )
     await tiktok.in_flight.wait()
     applying.cancel()
     await asyncio.sleep(0)
@@ -150,11 +160,48 @@ async def test_a_cancelled_apply_lets_writes_in_flight_land_and_reports_what_cha
     assert report.failed == {f"SKU-{n}": NOT_ATTEMPTED for n in range(IN_FLIGHT, 10)}
 
 
+async def test_writes_unanswered_within_the_grace_are_cut_off_and_reported_unknown() -> None:
+    """TikTok does not answer the writes in flight: the interrupted apply waits WRITE_GRACE (virtual
+    time), not for as long as the writes might take, and claims neither success nor failure."""
+    clock = VirtualClock()
+    tiktok = GatedTikTok()
+    plan = ten_products()
+    # P0 also holds a row it cannot write (never sent, so a known failure whatever happens).
+    plan.rows[1].product_id, plan.rows[1].warehouses = "P0", {"A": 3, "B": 3, "C": 3}
+    plan.rows[1].tiktok_after = 2
+    applying = asyncio.ensure_future(apply_plan(tiktok=tiktok, shop=None, plan=plan, clock=clock))  # type: ignore[arg-type]
+    finished_at: list[float] = []
+    applying.add_done_callback(lambda _: finished_at.append(clock.monotonic()))
+    await tiktok.in_flight.wait()
+    cancelled_at = clock.monotonic()
+    applying.cancel()
+    await clock.sleep(WRITE_GRACE + 1)  # the answers would come only after the grace...
+    tiktok.gate.set()  # ...if the apply were still waiting for them
+    report = await applying
+    assert report.interrupted
+    sent = ["P0", "P2", "P3", "P4"]
+    assert tiktok.landed == [] and sorted(tiktok.cut_off) == sorted(tiktok.started) == sent
+    assert report.updated == []
+    assert report.unknown == ["SKU-0", "SKU-2", "SKU-3", "SKU-4"]
+    assert report.failed == {"SKU-1": plan.rows[1].unwritable} | {
+        f"SKU-{n}": NOT_ATTEMPTED for n in range(5, 10)
+    }
+    assert finished_at == [cancelled_at + WRITE_GRACE]
+    reply = _applied_reply(report, _plan_fields(plan))
+    assert reply.result.status == "partial"
+    assert reply.result.outcome_unknown == report.unknown
+    assert (
+        "OUTCOME UNKNOWN SKU-0, SKU-2, SKU-3, SKU-4" in reply.text and "get_inventory" in reply.text
+    )
+
+
 async def test_an_apply_past_its_deadline_returns_its_report_instead_of_an_error() -> None:
     """The deadline's timer cancels the call (real time, but a zero deadline: no waiting)."""
     tiktok = RecordingTikTok()
     async with deadline_scope(SystemClock(), 0):
-        report = await apply_plan(tiktok=tiktok, shop=None, plan=ten_products())  # type: ignore[arg-type]
+        report = await apply_plan(
+            tiktok=tiktok, shop=None, plan=ten_products(), clock=SystemClock()
+        )  # type: ignore[arg-type]
     assert report.interrupted
     assert report.updated == [f"SKU-{product[1:]}" for product, _ in tiktok.sent]
     assert set(report.failed) == {f"SKU-{n}" for n in range(10)} - set(report.updated)
@@ -165,6 +212,8 @@ async def test_a_progress_report_that_fails_never_stops_the_writes() -> None:
         raise ConnectionError("client went away")
 
     tiktok = RecordingTikTok()
-    report = await apply_plan(tiktok=tiktok, shop=None, plan=ten_products(), progress=gone)  # type: ignore[arg-type]
+    report = await apply_plan(
+        tiktok=tiktok, shop=None, plan=ten_products(), clock=SystemClock(), progress=gone
+    )  # type: ignore[arg-type]
     assert len(tiktok.sent) == 10 and not report.interrupted
     assert report.updated == [f"SKU-{n}" for n in range(10)] and report.failed == {}

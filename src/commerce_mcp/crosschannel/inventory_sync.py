@@ -6,9 +6,10 @@ the SKU's first warehouse and each other warehouse keeps the minimum of 1, taken
 (whatever warehouse an order names, FBA ships it). A total smaller than the warehouse count, sold out
 included, cannot be written at all: such a row is reported, not sent.
 Apply: one inventory update per product (the endpoint is per product), reporting progress and, on a
-partial failure, exactly which SKUs were updated and which were not. Neither a progress report that
-cannot be delivered nor the call's deadline or cancellation cuts a write off: writes in flight finish,
-no new one starts, and the report says which SKUs changed and which were not attempted.
+partial failure, exactly which SKUs were updated and which were not. A progress report that cannot be
+delivered never stops the job. The call's deadline or cancellation stops it: no new write starts, writes
+in flight get :data:`WRITE_GRACE` to be answered, and the report says which SKUs changed, which were not
+attempted and which were sent without an answer (outcome unknown), never guessing.
 
 Planning streams: a product page is reduced to what the rows need and dropped, so memory grows with
 the plan, not with the product models and FBA summaries behind it.
@@ -26,6 +27,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from commerce_mcp.crosschannel.skumap import SkuMap
 from commerce_mcp.errors import CommerceError, InvalidRequest
 from commerce_mcp.progress import Progress
+from commerce_mcp.resilience.clock import Clock
 from commerce_mcp.resilience.paging import PageGuard
 from commerce_mcp.tiktok.models import (
     MAX_STOCK_QUANTITY,
@@ -106,12 +108,24 @@ class InventoryPlan:
 
 #: Why a SKU was not written when the apply was interrupted before its product was sent.
 NOT_ATTEMPTED = "not attempted: the call was interrupted (deadline or cancellation); run it again"
+WRITE_GRACE = 5.0
+"""Seconds an interrupted apply still waits for writes already sent. An update normally answers in
+well under a second; one still unanswered after this is likely in a slow retry (an attempt may take
+20 s), and waiting that out would keep a cancelled call, or one past its deadline, running long after
+its caller stopped listening. Such writes are cut off and reported as outcome unknown."""
+OUTCOME_UNKNOWN = (
+    "outcome unknown: the update was sent, but the call was interrupted before TikTok answered; "
+    "check the SKU with get_inventory before syncing it again"
+)
 
 
 @dataclass
 class ApplyReport:
     updated: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
+    #: Sent, but no answer came before the interrupted call stopped waiting: neither updated nor
+    #: failed as far as anyone here knows.
+    unknown: list[str] = field(default_factory=list)
     #: The call's deadline or a cancellation stopped it: ``failed`` includes what was not attempted.
     interrupted: bool = False
 
@@ -354,18 +368,21 @@ async def apply_plan(
     tiktok: TikTokShopClient,
     shop: Shop,
     plan: InventoryPlan,
+    clock: Clock,
     progress: Progress | None = None,
 ) -> ApplyReport:
     """Write the planned quantities, one request per product, a few in flight through the limiter;
     never stops at the first failure. ``updated`` keeps the plan's order.
 
-    Cancelled (the call's deadline, the client): no new write starts, those in flight finish, and
-    the report comes back ``interrupted``, listing what was written and what was not attempted.
+    Cancelled (the call's deadline, the client): no new write starts, those in flight get
+    :data:`WRITE_GRACE` (on ``clock``) to finish, and the report comes back ``interrupted``,
+    listing what was written, what was not attempted and what is unknown.
     """
     by_product: dict[str, list[PlanRow]] = {}
     for row in plan.changes:
         by_product.setdefault(row.product_id, []).append(row)
     outcomes: dict[str, dict[str, str | None]] = {}  # product -> SKU -> failure (None: updated)
+    sent: set[str] = set()  # products whose write started
     queue = iter(by_product.items())
     total = len(by_product)
     updated = 0
@@ -376,12 +393,13 @@ async def apply_plan(
         for product_id, rows in queue:  # shared: each writer takes the next product
             if stopping.is_set():
                 return
+            sent.add(product_id)
             outcome = outcomes[product_id] = await _write_product(tiktok, shop, product_id, rows)
             updated += sum(1 for failure in outcome.values() if failure is None)
             await _tell(progress, len(outcomes), total, f"updated {updated} SKU(s)")
 
-    # The writers run in a task of their own, so cancelling this call cannot cut a write off
-    # half-way (sent, but nobody told whether it landed).
+    # The writers run in a task of their own, so cancelling this call does not cut a write off
+    # at once (sent, but nobody told whether it landed): it gets the grace first.
     writers = asyncio.ensure_future(_together(write() for _ in range(IN_FLIGHT)))  # noqa: RUF006 (awaited below)
     report = ApplyReport()
     try:
@@ -389,34 +407,54 @@ async def apply_plan(
     except asyncio.CancelledError:
         stopping.set()
         report.interrupted = True
-        await _outlast(writers)
-        writers.result()  # a bug in a writer is raised, not hidden behind the interruption
+        if await _outlast(writers, clock, WRITE_GRACE):
+            writers.result()  # a bug in a writer is raised, not hidden behind the interruption
     for product_id, rows in by_product.items():
-        outcome = outcomes.get(
-            product_id, dict.fromkeys((r.seller_sku for r in rows), NOT_ATTEMPTED)
-        )
+        if product_id in outcomes:
+            outcome = outcomes[product_id]
+        elif product_id in sent:  # cut off after the grace: rows it could not send stay failed
+            outcome = {r.seller_sku: r.unwritable or OUTCOME_UNKNOWN for r in rows}
+        else:
+            outcome = dict.fromkeys((r.seller_sku for r in rows), NOT_ATTEMPTED)
         for seller_sku, failure in outcome.items():
             if failure is None:
                 report.updated.append(seller_sku)
+            elif failure == OUTCOME_UNKNOWN:
+                report.unknown.append(seller_sku)
             else:
                 report.failed[seller_sku] = failure
     if report.interrupted:
         # The reply may never reach anyone (a cancelled call's is dropped): the log keeps it.
         log.warning(
-            "inventory sync interrupted: updated %s; not attempted %s",
+            "inventory sync interrupted: updated %s; not attempted %s; outcome unknown %s",
             ", ".join(report.updated) or "nothing",
             ", ".join(s for s, why in report.failed.items() if why == NOT_ATTEMPTED) or "nothing",
+            ", ".join(report.unknown) or "nothing",
         )
     return report
 
 
-async def _outlast(task: asyncio.Future[None]) -> None:
-    """Wait until ``task`` ends, whatever cancellation reaches the waiter meanwhile."""
-    while not task.done():
+async def _outlast(task: asyncio.Future[None], clock: Clock, grace: float) -> bool:
+    """Wait up to ``grace`` seconds of ``clock`` for ``task``, whatever cancellation reaches the
+    waiter meanwhile; then cancel it. True when it finished by itself."""
+    timer = asyncio.ensure_future(clock.sleep(grace))
+    try:
+        while not task.done() and not timer.done():
+            try:
+                await asyncio.wait([task, timer], return_when=asyncio.FIRST_COMPLETED)
+            except asyncio.CancelledError:
+                continue
+    finally:
+        timer.cancel()
+    if task.done():
+        return True
+    task.cancel()
+    while not task.done():  # the writers unwind at once: nothing in them outlives a cancel
         try:
             await asyncio.wait([task])
         except asyncio.CancelledError:
             continue
+    return False
 
 
 async def _write_product(

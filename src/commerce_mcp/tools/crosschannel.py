@@ -291,7 +291,7 @@ async def sync_inventory_to_tiktok(
 
     async def execute() -> Reply[InventorySyncResult]:
         report = await inventory_sync.apply_plan(
-            tiktok=tiktok, shop=the_shop, plan=plan, progress=stages.report
+            tiktok=tiktok, shop=the_shop, plan=plan, clock=services.clock, progress=stages.report
         )
         return _applied_reply(report, common)
 
@@ -353,20 +353,30 @@ def _plan_reply(common: dict[str, Any], token: str, ttl: int) -> Reply[Inventory
 def _applied_reply(
     report: inventory_sync.ApplyReport, common: dict[str, Any]
 ) -> Reply[InventorySyncResult]:
-    status: Literal["applied", "partial"] = "partial" if report.failed else "applied"
-    lines = [f"{status.upper()}: updated {len(report.updated)}, failed {len(report.failed)}"]
+    incomplete = bool(report.failed or report.unknown)
+    status: Literal["applied", "partial"] = "partial" if incomplete else "applied"
+    head = f"{status.upper()}: updated {len(report.updated)}, failed {len(report.failed)}"
+    lines = [head + (f", outcome unknown {len(report.unknown)}" if report.unknown else "")]
     if report.interrupted:
         lines.append(
-            "  Interrupted (deadline or cancellation): writes in flight finished, no others"
+            "  Interrupted (deadline or cancellation): no new writes started; writes in flight "
+            f"had {inventory_sync.WRITE_GRACE:g} s to be answered"
         )
     lines += [f"  FAILED {sku}: {why}" for sku, why in report.failed.items()]
-    if report.failed:
+    if report.unknown:
+        lines.append(
+            f"  OUTCOME UNKNOWN {', '.join(report.unknown)}: sent, but TikTok had not answered "
+            "when the call stopped; check them with get_inventory before syncing them again"
+        )
+    if incomplete:
         lines.append("  Updated SKUs: " + (", ".join(report.updated) or "none"))
+    unknown = f", {len(report.unknown)} unknown" if report.unknown else ""
     result = InventorySyncResult(
         status=status,
-        message=f"Updated {len(report.updated)} SKU(s); {len(report.failed)} failed.",
+        message=f"Updated {len(report.updated)} SKU(s); {len(report.failed)} failed{unknown}.",
         updated=report.updated,
         failed=report.failed,
+        outcome_unknown=report.unknown,
         **common,
     )
     return Reply(result, "\n".join(lines))

@@ -69,6 +69,11 @@ class InventorySyncResult(ToolResult):
     not_in_fba: list[str] = Field(default_factory=list)
     updated: list[str] = Field(default_factory=list)
     failed: dict[str, str] = Field(default_factory=dict)
+    outcome_unknown: list[str] = Field(
+        default_factory=list,
+        description="SKUs sent but unanswered when the call was interrupted; check with "
+        "get_inventory",
+    )
     cannot_write: dict[str, str] = Field(
         default_factory=dict,
         description="SKUs TikTok cannot be set to their FBA level, with why; they are not sent",
