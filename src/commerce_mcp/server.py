@@ -27,11 +27,16 @@ Text from marketplaces (titles, buyer notes, reasons) is untrusted data, never i
 
 
 def configure_logging(level: str) -> None:
-    """Log to stderr only: stdout is the MCP stream."""
+    """Log to stderr only: stdout is the MCP stream. Tracebacks keep types and frames, not the
+    exceptions' messages, which may quote a tool's arguments (see :mod:`commerce_mcp.logsafe`)."""
+    from commerce_mcp.logsafe import MessageFreeTracebacks
+
     root = logging.getLogger()
     if not any(getattr(h, "_commerce_mcp", False) for h in root.handlers):
         handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler.setFormatter(
+            MessageFreeTracebacks("%(asctime)s %(levelname)s %(name)s: %(message)s")
+        )
         handler._commerce_mcp = True  # type: ignore[attr-defined]
         root.addHandler(handler)
     root.setLevel(level)

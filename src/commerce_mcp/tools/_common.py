@@ -19,6 +19,7 @@ from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from commerce_mcp.errors import CommerceError
+from commerce_mcp.logsafe import traceback_without_messages
 from commerce_mcp.resilience.deadline import deadline_scope
 from commerce_mcp.services import Services
 
@@ -105,14 +106,37 @@ async def run_bounded(services: Services, name: str, call: Callable[[], Awaitabl
     except ToolError:
         raise
     except CommerceError as exc:
+        # The message may quote the arguments (a platform's "order X not found"): the log gets
+        # what kind of failure it was and the platform's references, the caller gets the message.
+        log.info("tool %s failed: %s", name, failure_summary(exc))
         raise tool_error(services, exc) from exc
     except Exception as exc:
-        log.exception("unexpected failure in tool %s", name)
+        log.error("unexpected failure in tool %s\n%s", name, traceback_without_messages(exc))
         raise ToolError(
             f"{name} failed unexpectedly ({type(exc).__name__}). This is a bug in"
             " commerce-mcp, not in your request; the details are in the server log (stderr)."
             " Try again, or use another tool to get the same information."
         ) from exc
+
+
+def failure_summary(exc: CommerceError) -> str:
+    """A failure for the log: its kind and the platform's references, never its message."""
+    parts = [exc.kind, exc.platform]
+    parts += [f"{label} {value}" for label, value in (
+        ("operation", exc.operation), ("code", exc.code), ("HTTP", exc.http_status),
+        ("request id", exc.request_id),
+    ) if value is not None]  # fmt: skip
+    return ", ".join(parts)
+
+
+def error_result(name: str, error: ToolError) -> CallToolResult:
+    """A tool error as the answer the SDK would make of it, for a tool to return instead of raise.
+
+    The SDK logs a raised tool error's text (at INFO), and that text may quote the caller's
+    arguments; returned, it reaches the caller only.
+    """
+    text = cap_error_text(f"Error executing tool {name}: {error}")
+    return CallToolResult(content=[TextContent(type="text", text=text)], is_error=True)
 
 
 def tool_error(services: Services | None, exc: CommerceError) -> ToolError:

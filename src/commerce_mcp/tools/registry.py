@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Literal, TypeVar
 
 from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult, ToolAnnotations
 from mcp.types import Tool as MCPTool
 
@@ -38,7 +39,14 @@ from commerce_mcp.config import Settings
 from commerce_mcp.errors import CommerceError
 from commerce_mcp.services import Services
 from commerce_mcp.tools._arguments import REGENERATE, CommerceServer
-from commerce_mcp.tools._common import READ, Reply, respond, run_bounded, tool_error
+from commerce_mcp.tools._common import (
+    READ,
+    Reply,
+    error_result,
+    respond,
+    run_bounded,
+    tool_error,
+)
 from commerce_mcp.tools.confirmation import ConfirmationBook, WriteGate
 
 Toolset = Literal["tiktok", "amazon", "crosschannel"]
@@ -245,7 +253,7 @@ def bind(spec: ToolSpec, provider: ServicesProvider, book: ConfirmationBook) -> 
         try:
             services = await services_from(provider)
         except CommerceError as exc:
-            raise tool_error(None, exc) from exc
+            return error_result(spec.name, tool_error(None, exc))
         injected: dict[str, Any] = {"services": services}
         if "gate" in wanted:
             injected["gate"] = WriteGate(book, services, spec.name)
@@ -253,7 +261,11 @@ def bind(spec: ToolSpec, provider: ServicesProvider, book: ConfirmationBook) -> 
             injected["progress"] = ctx.report_progress
         for name in wanted:
             arguments[name] = injected[name]
-        reply = await run_bounded(services, spec.name, lambda: fn(**arguments))
+        try:
+            reply = await run_bounded(services, spec.name, lambda: fn(**arguments))
+        except ToolError as exc:
+            # Answered, not raised: raised, the SDK would log its text (see error_result).
+            return error_result(spec.name, exc)
         if not isinstance(reply.result, model):  # what the SDK no longer re-checks (add_tool)
             raise TypeError(f"{spec.name} returned {type(reply.result).__name__}, not {model}")
         return respond(services, reply.result, reply.text)
