@@ -72,6 +72,23 @@ class CommerceError(Exception):
     def __str__(self) -> str:
         return self.describe()
 
+    def for_the_log(self) -> str:
+        """The failure for a log line: its kind and the platform's references, never its message,
+        which may quote a caller's arguments (a platform's "order X not found")."""
+        parts = [self.kind, self.platform]
+        parts += [f"{label} {value}" for label, value in (
+            ("operation", self.operation), ("code", self.code), ("HTTP", self.http_status),
+            ("request id", self.request_id),
+        ) if value is not None]  # fmt: skip
+        return ", ".join(parts)
+
+
+def for_the_log(error: BaseException) -> str:
+    """Any exception for a log line without its message: a CommerceError's references, else its type."""
+    if isinstance(error, CommerceError):
+        return error.for_the_log()
+    return f"{type(error).__name__} (message not logged)"
+
 
 class NotConfigured(CommerceError):
     """A channel or feature lacks the configuration it needs; names the env vars to set."""

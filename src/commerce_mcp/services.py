@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from commerce_mcp.config import ConfigProblem, Settings, load_settings
-from commerce_mcp.errors import StateStoreUnavailable
+from commerce_mcp.errors import StateStoreUnavailable, for_the_log
 from commerce_mcp.readiness import Channel, ChannelReadiness, amazon_readiness, tiktok_readiness
 from commerce_mcp.resilience.clock import Clock, SystemClock
 from commerce_mcp.resilience.deadline import deadline_scope
@@ -114,8 +114,9 @@ class Services:
         def finished(done: asyncio.Task[Any]) -> None:
             if self._background.get(key) is done:
                 del self._background[key]
-            if not done.cancelled() and done.exception() is not None:
-                log.warning("background work %s failed: %s", key, done.exception())
+            error = None if done.cancelled() else done.exception()
+            if error is not None:
+                log.warning("background work %s failed: %s", key, for_the_log(error))
 
         task.add_done_callback(finished)
 

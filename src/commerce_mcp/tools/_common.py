@@ -106,9 +106,8 @@ async def run_bounded(services: Services, name: str, call: Callable[[], Awaitabl
     except ToolError:
         raise
     except CommerceError as exc:
-        # The message may quote the arguments (a platform's "order X not found"): the log gets
-        # what kind of failure it was and the platform's references, the caller gets the message.
-        log.info("tool %s failed: %s", name, failure_summary(exc))
+        # The caller gets the message; the log gets what kind of failure it was.
+        log.info("tool %s failed: %s", name, exc.for_the_log())
         raise tool_error(services, exc) from exc
     except Exception as exc:
         log.error("unexpected failure in tool %s\n%s", name, traceback_without_messages(exc))
@@ -117,16 +116,6 @@ async def run_bounded(services: Services, name: str, call: Callable[[], Awaitabl
             " commerce-mcp, not in your request; the details are in the server log (stderr)."
             " Try again, or use another tool to get the same information."
         ) from exc
-
-
-def failure_summary(exc: CommerceError) -> str:
-    """A failure for the log: its kind and the platform's references, never its message."""
-    parts = [exc.kind, exc.platform]
-    parts += [f"{label} {value}" for label, value in (
-        ("operation", exc.operation), ("code", exc.code), ("HTTP", exc.http_status),
-        ("request id", exc.request_id),
-    ) if value is not None]  # fmt: skip
-    return ", ".join(parts)
 
 
 def error_result(name: str, error: ToolError) -> CallToolResult:
