@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import logging
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,10 +14,16 @@ from commerce_mcp.tools._arguments import CommerceServer
 
 
 @pytest.fixture(autouse=True)
-def _restore_collector() -> Iterator[None]:
+def _restore_collector_and_logging() -> Iterator[None]:
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
     yield
     gc.unfreeze()
     gc.enable()
+    for handler in list(root.handlers):  # _serve configured logging as the real command does
+        if handler not in handlers:
+            root.removeHandler(handler)
+    root.setLevel(level)
 
 
 def test_serve_builds_without_the_collector_and_serves_with_it(

@@ -37,11 +37,19 @@ def server_log(monkeypatch: pytest.MonkeyPatch) -> Iterator[io.StringIO]:
     monkeypatch.setattr(sys, "stderr", stream)
     root = logging.getLogger()
     before = (list(root.handlers), root.level)
+    # An earlier test's `serve` set-up may have left its handler (on that test's stderr): configure
+    # would keep it rather than add ours.
+    for handler in before[0]:
+        if getattr(handler, "_commerce_mcp", False):
+            root.removeHandler(handler)
     configure_logging("DEBUG")
     yield stream
-    for handler in root.handlers:
+    for handler in list(root.handlers):
         if handler not in before[0]:
             root.removeHandler(handler)
+    for handler in before[0]:
+        if handler not in root.handlers:
+            root.addHandler(handler)
     root.setLevel(before[1])
 
 
