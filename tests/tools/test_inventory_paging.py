@@ -1,4 +1,5 @@
-"""get_inventory paging, counted at the fakes: page 1 reads only its SKUs, later pages read nothing.
+"""get_inventory paging, counted at the fakes: page 1 reads only its SKUs (and the next page's, in
+the same FBA call), the background read goes on in catalogue order, pages read nothing themselves.
 
 Requests are counted where they arrive (the sandbox's request logs), never timed.
 """
@@ -15,8 +16,10 @@ from mcp import Client
 from tests.support.mcp import connect, error_text, ok, services_for, text_of
 from tests.support.sandbox import live_services
 
+from commerce_mcp.crosschannel.stock_listing import AHEAD_PAGES
 from commerce_mcp.resilience.clock import SystemClock
 from commerce_mcp.sandbox.catalog import build_catalog
+from commerce_mcp.services import Services
 from commerce_mcp.tools.paging import PagePosition, decode_cursor, encode_cursor
 
 pytestmark = pytest.mark.anyio
@@ -50,6 +53,23 @@ def _tiktok_skus() -> list[str]:
     return sorted(s.seller_sku for s in build_catalog().all_skus())
 
 
+async def _read_through(services: Services, cursor: str) -> None:
+    """Wait until the background read behind ``cursor``'s snapshot has ended."""
+    running = services.background(decode_cursor("get_inventory", cursor).token or "")
+    if running is not None:
+        await running
+
+
+def _asked_of_fba(requests: list[Any]) -> list[str]:
+    """The seller SKUs named by ``sellerSkus`` look-ups, in the order they were asked for."""
+    return [
+        sku
+        for r in requests
+        if "sellerSkus" in r.query
+        for sku in r.query["sellerSkus"][0].split(",")
+    ]
+
+
 async def _walk(client: Client, args: dict[str, Any], cursor: str) -> list[dict[str, Any]]:
     """Every page after the first, to the end of the list."""
     pages = []
@@ -66,36 +86,44 @@ async def test_page_one_reads_only_its_skus_and_later_pages_read_nothing(sandbox
     async def progress(done: float, total: float | None, message: str | None) -> None:
         updates.append((done, total, message))
 
-    async with connect(sandbox) as client:
+    services = services_for(sandbox)
+    async with connect(sandbox, services=services) as client:
         first = await client.call_tool("get_inventory", {"limit": 25}, progress_callback=progress)
         page_one = ok(first)
-        # Page 2 may wait for the snapshot page 1 started; from page 3 on nothing is read.
+        page_one_fba = _fba_requests(sandbox, fba_mark)
+        # Page 2 asked at once: its rows came with page 1's FBA call.
         page_two = ok(
             await client.call_tool(
                 "get_inventory", {"limit": 25, "cursor": page_one["next_cursor"]}
             )
         )
+        await _read_through(services, page_one["next_cursor"])
         pinned_fba, pinned_tiktok = len(sandbox.amazon_traffic), len(sandbox.tiktok_traffic)
         rest = await _walk(client, {"limit": 25}, page_two["next_cursor"])
 
     page_skus = [row["seller_sku"] for row in page_one["skus"]]
     assert page_skus == _tiktok_skus()[:25]  # TikTok SKUs first, in seller-SKU order
     assert page_one["total_matching"] is None and page_one["next_cursor"]
+    assert page_two["total_matching"] is None
     assert "stock as of" in text_of(first).splitlines()[1]
     assert updates and updates[-1][0] == updates[-1][1]
-    filtered = [r for r in _fba_requests(sandbox, fba_mark) if "sellerSkus" in r.query]
-    assert len(filtered) == 1, "page 1 asks FBA for its own SKUs, once"
-    assert set(filtered[0].query["sellerSkus"][0].split(",")) == set(page_skus)
+    # Page 1's FBA call names its SKUs and the next ones, as many as one call takes (50).
+    assert len(page_one_fba) == 1 and _asked_of_fba(page_one_fba) == _tiktok_skus()[:50]
+    # Then the background read asks for the following pages' SKUs in catalogue order, each once,
+    # before FBA's whole listing.
+    ahead = 50 + AHEAD_PAGES * 25
+    assert _asked_of_fba(_fba_requests(sandbox, fba_mark)) == _tiktok_skus()[:ahead]
 
     assert sandbox.amazon_traffic.since(pinned_fba) == []
     assert sandbox.tiktok_traffic.since(pinned_tiktok) == []
     pages = [page_one, page_two, *rest]
     listed = [row["seller_sku"] for page in pages for row in page["skus"]]
-    assert len(listed) == len(set(listed)) == page_two["total_matching"]
+    assert len(listed) == len(set(listed)) == rest[-1]["total_matching"]
     assert listed[: len(_tiktok_skus())] == _tiktok_skus()
     assert all(sku.startswith("AMZ-ONLY-") for sku in listed[len(_tiktok_skus()) :])
-    assert len({page["as_of"] for page in pages[1:]}) == 1
-    # The whole catalogue was read once: FBA's pages (plus page 1's look-up), TikTok's products.
+    # Every row was read after page 1 started reading stock; the pages say so alike.
+    assert len({page["as_of"] for page in pages}) == 1
+    # The whole catalogue was read once: FBA's pages (plus the look-ups), TikTok's products.
     unfiltered = [r for r in _fba_requests(sandbox, fba_mark) if "sellerSkus" not in r.query]
     assert len(unfiltered) == _fba_listing_pages(sandbox)
     searches = [r for r in sandbox.tiktok_traffic.since(tiktok_mark) if r.path == PRODUCT_SEARCH]
@@ -173,8 +201,13 @@ async def test_a_snapshot_another_server_never_finished_is_read_again(
         second = ok(
             await two.call_tool("get_inventory", {"limit": 25, "cursor": first["next_cursor"]})
         )
+        rest = await _walk(two, {"limit": 25}, second["next_cursor"])
+    # Page 2's rows were published by the first server (its page 1 read them); the next page
+    # past what it published reads everything here.
     assert [r["seller_sku"] for r in second["skus"]] == _tiktok_skus()[25:50]
-    assert second["total_matching"] == len(_tiktok_skus()) + len(build_catalog().amazon_only)
+    listed = [r["seller_sku"] for page in (first, second, *rest) for r in page["skus"]]
+    total = len(_tiktok_skus()) + len(build_catalog().amazon_only)
+    assert len(listed) == len(set(listed)) == rest[-1]["total_matching"] == total
 
 
 async def test_a_page_continues_after_the_sku_shown_last_whatever_the_offset(
@@ -202,7 +235,8 @@ async def test_page_one_asked_again_while_its_snapshot_is_read_shares_that_read(
     sandbox: Any,
 ) -> None:
     fba_mark = len(sandbox.amazon_traffic)
-    async with connect(sandbox) as client:
+    services = services_for(sandbox)
+    async with connect(sandbox, services=services) as client:
         first = ok(await client.call_tool("get_inventory", {"limit": 25}))
         again = ok(await client.call_tool("get_inventory", {"limit": 10}))
         second = ok(
@@ -211,6 +245,10 @@ async def test_page_one_asked_again_while_its_snapshot_is_read_shares_that_read(
         other = ok(
             await client.call_tool("get_inventory", {"limit": 25, "cursor": first["next_cursor"]})
         )
+        await _read_through(services, first["next_cursor"])
+    assert decode_cursor("get_inventory", again["next_cursor"]).token == (
+        decode_cursor("get_inventory", first["next_cursor"]).token
+    )
     unfiltered = [r for r in _fba_requests(sandbox, fba_mark) if "sellerSkus" not in r.query]
     assert len(unfiltered) == _fba_listing_pages(sandbox)
     assert [r["seller_sku"] for r in second["skus"]] == _tiktok_skus()[10:20]

@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 
 #: TikTok accepts at most this many seller SKUs per product search.
 SKU_SEARCH_BATCH = 10
+#: Amazon answers at most this many ``sellerSkus`` per FBA inventory call.
+FBA_SKUS_PER_CALL = 50
 
 
 # The two models below are also the get_inventory result's shape (its output schema).
@@ -63,7 +65,7 @@ class StockView:
 
     Rows for TikTok SKUs come first, sorted by seller SKU, then FBA stock no TikTok SKU sells, sorted:
     so the first pages of a listing are known from TikTok's catalogue and a few FBA look-ups, without
-    reading every FBA page (see :func:`catalogue_page`).
+    reading every FBA page (see :func:`catalogue_rows`).
     """
 
     rows: list[StockRow] = field(default_factory=list)
@@ -225,25 +227,38 @@ async def read_tiktok_skus(
     }
 
 
-async def catalogue_page(
+def window_end(names: Sequence[str], start: int, at_least: int, skumap: SkuMap) -> int:
+    """Where a window of the sorted catalogue that starts at ``start`` and holds at least
+    ``at_least`` SKUs should end: as far as its FBA ``sellerSkus`` calls (one per 50 Amazon SKUs)
+    have room, since a call costs one token of the FBA plan whether it names 20 SKUs or 50."""
+    end = min(len(names), start + max(1, at_least))
+    calls = -(-len(amazon_skus_for(names[start:end], skumap)) // FBA_SKUS_PER_CALL)
+    while end < len(names):
+        wider = len(amazon_skus_for(names[start : end + 1], skumap))
+        if -(-wider // FBA_SKUS_PER_CALL) > calls:
+            break
+        end += 1
+    return end
+
+
+async def catalogue_rows(
     tiktok: TikTokShopClient,
     shop: Shop,
     amazon: AmazonMcfClient,
     catalogue: dict[str, str],
+    names: Sequence[str],
     skumap: SkuMap,
-    limit: int,
-) -> StockView:
-    """The first ``limit`` rows of the full join, read for those SKUs only.
+) -> list[StockRow]:
+    """The full join's rows for these TikTok SKUs (a run of the sorted catalogue), read for them
+    only.
 
-    The full join lists TikTok SKUs first, in seller-SKU order, so when the catalogue holds more than
-    ``limit`` SKUs these rows are exactly its first SKUs: their TikTok stock by SKU id and their
-    FBA stock by ``sellerSkus`` (a call per 50), instead of every FBA page.
+    The full join lists TikTok SKUs first, in seller-SKU order, so the rows of a run of the sorted
+    catalogue are a run of the join's rows: their TikTok stock by SKU id and their FBA stock by
+    ``sellerSkus`` (a call per 50), instead of every FBA page. A SKU TikTok gives no stock for has
+    no row, here as in the full join.
     """
-    if limit > len(catalogue):
-        raise ValueError("the page reaches past the TikTok SKUs: read everything instead")
-    names = sorted(catalogue)[:limit]
+    if not names:
+        return []  # read_fba without SKUs would read every FBA page
     tiktok_stock = await read_tiktok_skus(tiktok, shop, [catalogue[n] for n in names])
     fba = await read_fba(amazon, amazon_skus_for(names, skumap))
-    view = join(tiktok_stock, fba, skumap)
-    view.rows = [r for r in view.rows if r.tiktok is not None]
-    return view
+    return [r for r in join(tiktok_stock, fba, skumap).rows if r.tiktok is not None]

@@ -1,10 +1,16 @@
 """get_inventory's listing: which rows it holds, how they are read, and the snapshot that pins them.
 
 Paging is cheap. Page 1 of the plain listing (both channels, no filter) reads TikTok's catalogue and
-the stock of its own SKUs only (FBA ``sellerSkus`` look-ups, not every FBA page: the join lists TikTok
-SKUs first), then reads everything once in the background into a snapshot
-(:mod:`commerce_mcp.crosschannel.stock_snapshot`) its cursor names; every later page comes from that
-snapshot without calling the platforms. Other first pages (``only_flagged``, ``seller_skus``, one
+the stock of its first SKUs only (FBA ``sellerSkus`` look-ups, not every FBA page: the join lists
+TikTok SKUs first, in seller-SKU order), as many as its FBA call has room for, so the next page's rows
+are known when it returns. A background read then builds the snapshot
+(:mod:`commerce_mcp.crosschannel.stock_snapshot`) its cursor names, in the order pages are asked
+for: the next ``AHEAD_PAGES`` pages' TikTok SKUs, in catalogue order, one ``sellerSkus`` call at a
+time, each call's rows published as they come; then the rest of TikTok's stock and FBA's whole
+listing, which alone finds the FBA stock no TikTok SKU sells. A later page within the published rows
+is served at once, here or on another replica (a page just past them waits for the call that reads
+them, when this process makes it); a page beyond them waits for the finished snapshot, and once that
+is saved every page comes from it. Other first pages (``only_flagged``, ``seller_skus``, one
 channel) read what they need at once and pin it the same way.
 """
 
@@ -24,15 +30,18 @@ from commerce_mcp.crosschannel.stock import (
     StockView,
     TikTokStock,
     amazon_skus_for,
-    catalogue_page,
+    catalogue_rows,
     join,
     read_fba,
     read_tiktok,
     read_tiktok_catalogue,
     read_tiktok_skus,
+    window_end,
 )
 from commerce_mcp.crosschannel.stock_snapshot import (
     SNAPSHOT_TTL,
+    Part,
+    Partial,
     SnapshotHead,
     SnapshotRow,
     SnapshotShelf,
@@ -52,6 +61,13 @@ Channel = Literal["both", "tiktok", "amazon"]
 #: The background read's own deadline: room for thousands of FBA pages at the rate plan, and over well
 #: before the id it reserved expires (a save after that would pin a snapshot no cursor can reach).
 BACKGROUND_READ_SECONDS = SNAPSHOT_TTL / 2
+#: Pages of TikTok SKUs after page 1's that the background read reads in catalogue order, a
+#: ``sellerSkus`` call (50 SKUs) at a time, before FBA's whole listing: at limit 25, 200 SKUs in
+#: four calls, 2 s at FBA's 2 requests/s, ahead of a reader asking a page per turn. Past them
+#: the whole listing is the cheaper read (a call per 50 FBA SKUs, and the only way to find the FBA
+#: stock no TikTok SKU sells); reading further ahead would delay it, and every page beyond, by the
+#: same half second a call.
+AHEAD_PAGES = 8
 
 
 class StockServices(Protocol):
@@ -109,10 +125,10 @@ class StockListing:
         shape = [channel, wanted, shop, only_flagged, sku_map]
         self.query = hashlib.sha256(json.dumps(shape).encode()).hexdigest()[:24]
 
-    async def first(self, limit: int, *, warehouses: bool) -> ListingPage:
-        """Page 1, pinning the listing (``warehouses``: also read warehouse names for page 1)."""
+    async def first(self, limit: int) -> ListingPage:
+        """Page 1, pinning the listing."""
         if self.channel == "both" and self.wanted is None and not self.only_flagged:
-            quick = await self._catalogue_first(limit, warehouses)
+            quick = await self._catalogue_first(limit)
             if quick is not None:
                 return quick
         snapshot = await self.read_all()
@@ -130,8 +146,16 @@ class StockListing:
         Normally that row sits just before ``offset``. Page 1 of the plain listing was read SKU by
         SKU, before the snapshot: should the snapshot hold a row more or less before that point, the
         page still continues right after the SKU shown last, never skipping one.
+
+        While the snapshot is being built, a page within the rows published so far comes from
+        them (they are the snapshot's own rows at the same positions).
         """
-        head = await self._pinned(snapshot_id)
+        head = await self._found(snapshot_id)
+        if head is None:
+            early = await self._published(snapshot_id, offset, anchor, limit)
+            if early is not None:
+                return early
+            head = await self._whole(snapshot_id)
         if anchor is None or offset == 0:
             rows = await self._rows(snapshot_id, head, offset, offset + limit)
             return ListingPage(head, rows, snapshot_id, offset)
@@ -170,9 +194,9 @@ class StockListing:
         shown = [r for r in view.rows if not self.only_flagged or r.flags]
         return self._snapshot(taken_at, read.answered, notes, names, view, shown)
 
-    async def _catalogue_first(self, limit: int, warehouses: bool) -> ListingPage | None:
-        """Page 1 from TikTok's catalogue and its own SKUs' stock, while a background read pins the
-        rest; None when that cannot be done (a channel not configured, a catalogue this short)."""
+    async def _catalogue_first(self, limit: int) -> ListingPage | None:
+        """Page 1 from TikTok's catalogue and its first SKUs' stock, while a background read pins
+        the rest; None when that cannot be done (a channel not configured, a catalogue this short)."""
         try:
             tiktok, amazon = await self.services.tiktok(), await self.services.amazon()
         except NotConfigured:
@@ -183,38 +207,161 @@ class StockListing:
             return None
         # Progress only once this path is taken: the full read reports its own from 0.
         await self.progress(1, 2, "TikTok catalogue read")
+        names = sorted(catalogue)
+        # Read whatever page is asked next might show in detail, not only a detailed page 1.
+        warehouses = await _warehouse_names(tiktok, the_shop)
         taken_at = self.services.clock.wall()
-        view = await catalogue_page(tiktok, the_shop, amazon, catalogue, self.skumap, limit)
-        names = await _warehouse_names(tiktok, the_shop) if warehouses else {}
-        await self.progress(2, 2, "FBA stock read")
-        snapshot_id = await self._background_read(catalogue)
-        notes = [
-            f"FBA stock no TikTok SKU sells comes after the {len(catalogue)} TikTok SKUs;"
-            " the next page gives the full count"
+        # The FBA call costs the same with as many SKUs as it has room for: the rows after this
+        # page's are known too, and the next page is served from them at once.
+        read_to = window_end(names, 0, limit, self.skumap)
+        rows = [
+            SnapshotRow.of(r)
+            for r in await catalogue_rows(
+                tiktok, the_shop, amazon, catalogue, names[:read_to], self.skumap
+            )
         ]
-        page = self._snapshot(taken_at, ["tiktok", "amazon"], notes, names, view, view.rows)
-        return ListingPage(page, page.rows, snapshot_id, 0, total_known=False)
-
-    async def _background_read(self, catalogue: dict[str, str]) -> str:
-        """The id of the snapshot this listing's later pages come from: one this process is
-        already reading for the same arguments, or a new one read from now on in the background."""
+        await self.progress(2, 2, "FBA stock read")
+        partial = Partial(
+            channels=["tiktok", "amazon"],
+            notes=[
+                f"FBA stock no TikTok SKU sells comes after the {len(catalogue)} TikTok SKUs;"
+                " the page that reaches it gives the full count"
+            ],
+            warehouses=warehouses,
+        )
+        read = partial.model_copy(
+            update={"parts": [Part(start=0, stop=len(rows), taken_at=taken_at)]}
+        )
+        head = read.head(self.query, 0, limit)
         shelf = await self._shelf()
+        snapshot_id = await self._running(shelf)
+        if snapshot_id is None:
+            snapshot_id = await shelf.reserve(self.query)
+            if rows:
+                await shelf.publish(snapshot_id, partial, read.parts[0], rows)
+            ahead = _Ahead(catalogue, names, read_to, rows, taken_at, partial, limit)
+            self.services.start_background(
+                snapshot_id, self._keep_all(snapshot_id, ahead), within=BACKGROUND_READ_SECONDS
+            )
+        return ListingPage(head, rows[:limit], snapshot_id, 0, total_known=False)
+
+    async def _running(self, shelf: SnapshotShelf) -> str | None:
+        """A snapshot of this listing this process is reading now: page 1 asked again while its
+        read runs is served by the same read."""
         for snapshot_id in await shelf.building(self.query):
             if self.services.background(snapshot_id) is not None:
-                return snapshot_id  # page 1 asked again while its read runs: one read serves both
-        snapshot_id = await shelf.reserve(self.query)
-        self.services.start_background(
-            snapshot_id, self._keep_all(snapshot_id, catalogue), within=BACKGROUND_READ_SECONDS
-        )
-        return snapshot_id
+                return snapshot_id
+        return None
 
-    async def _keep_all(self, snapshot_id: str, catalogue: dict[str, str]) -> StockSnapshot:
-        snapshot = await self.read_all(catalogue, quiet=True)
+    async def _keep_all(self, snapshot_id: str, ahead: _Ahead) -> StockSnapshot:
+        """Build the snapshot in the order pages are asked for (see the module's docstring)."""
+        tiktok, amazon = await self.services.tiktok(), await self.services.amazon()
+        the_shop = await tiktok.resolve_shop(self.shop)
+        rows, read_to = list(ahead.rows), ahead.read_to
+        stop_ahead = min(len(ahead.names), read_to + AHEAD_PAGES * ahead.limit)
+        while read_to < stop_ahead:
+            end = window_end(ahead.names, read_to, 1, self.skumap)
+            # Each call is background work of its own, so a page waiting for its rows waits for
+            # this call only, not for the whole read.
+            key = _part_task(snapshot_id, len(rows))
+            part = self._read_part(
+                snapshot_id, ahead, ahead.names[read_to:end], len(rows), tiktok, the_shop, amazon
+            )
+            self.services.start_background(key, part, within=BACKGROUND_READ_SECONDS)
+            reading = self.services.background(key)
+            if reading is None:  # finished already (nothing to wait for in between)
+                raise RuntimeError("a background part ended before it was awaited")
+            rows += await reading
+            read_to = end
+        rest = ahead.names[read_to:]
+        tiktok_stock = {r.seller_sku: r.tiktok for r in rows if r.tiktok is not None}
+        tiktok_stock |= await read_tiktok_skus(tiktok, the_shop, [ahead.catalogue[n] for n in rest])
+        view = join(tiktok_stock, await read_fba(amazon, None), self.skumap)
+        done = set(ahead.names[:read_to])
+        # The rows already read keep their place and their figures; the rest follow in join order.
+        rows += [
+            SnapshotRow.of(r) for r in view.rows if r.tiktok is None or r.seller_sku not in done
+        ]
+        snapshot = StockSnapshot(
+            query=self.query,
+            taken_at=ahead.taken_at,
+            channels=["tiktok", "amazon"],
+            excluded=view.excluded,
+            warehouses=ahead.partial.warehouses,
+            rows=rows,
+            count=len(rows),
+        )
         await (await self._shelf()).save(snapshot_id, snapshot)
         return snapshot
 
-    async def _pinned(self, snapshot_id: str) -> SnapshotHead:
-        """The snapshot a cursor names: stored, still being read here, or read again now."""
+    async def _read_part(
+        self,
+        snapshot_id: str,
+        ahead: _Ahead,
+        names: list[str],
+        start: int,
+        tiktok: TikTokShopClient,
+        shop: Shop,
+        amazon: AmazonMcfClient,
+    ) -> list[SnapshotRow]:
+        taken_at = self.services.clock.wall()
+        found = await catalogue_rows(tiktok, shop, amazon, ahead.catalogue, names, self.skumap)
+        rows = [SnapshotRow.of(r) for r in found]
+        if rows:  # an empty part would share its start with the next one
+            part = Part(start=start, stop=start + len(rows), taken_at=taken_at)
+            await (await self._shelf()).publish(snapshot_id, ahead.partial, part, rows)
+        return rows
+
+    async def _published(
+        self, snapshot_id: str, offset: int, anchor: str | None, limit: int
+    ) -> ListingPage | None:
+        """The page from the rows published while the snapshot is built, waiting for the call
+        that reads them if this process makes it; None: the page needs the whole snapshot."""
+        start = offset - 1 if anchor is not None and offset > 0 else offset
+        stop = offset + limit
+        shelf = await self._shelf()
+        while True:
+            partial = await shelf.partial(snapshot_id)
+            if partial is None:
+                return None
+            if stop <= partial.frontier:
+                break
+            reading = self.services.background(_part_task(snapshot_id, partial.frontier))
+            if reading is None:
+                # The call may have ended between the two reads: it published before it ended.
+                again = await shelf.partial(snapshot_id)
+                if again is None or again.frontier == partial.frontier:
+                    return None  # not read here, or past what is read ahead
+                continue
+            if await self._outcome(reading) is None:
+                return None
+        rows = await shelf.partial_rows(snapshot_id, partial, start, stop)
+        if start < offset:
+            if not rows or rows[0].seller_sku != anchor:
+                return None  # the whole snapshot finds where the SKU shown last is
+            rows = rows[1:]
+        if len(rows) != stop - offset:
+            return None  # expired meanwhile
+        head = partial.head(self.query, offset, stop)
+        return ListingPage(head, rows, snapshot_id, offset, total_known=False)
+
+    async def _outcome(self, running: asyncio.Task[Any]) -> Any:
+        """What background work returned, or None when it failed or was cancelled (whoever needs
+        its result then does the work again); raises when this call itself is cancelled."""
+        try:
+            # Shielded: a cancelled page call must not cancel the read other pages wait for.
+            return await asyncio.shield(running)
+        except CommerceError:
+            return None
+        except asyncio.CancelledError:
+            me = asyncio.current_task()
+            if not running.cancelled() or (me is not None and me.cancelling()):
+                raise  # this page call itself was cancelled
+            return None  # the read was (services closing): like a failed read
+
+    async def _found(self, snapshot_id: str) -> SnapshotHead | None:
+        """The saved snapshot a cursor names, or None while it is being built; refuses a cursor
+        whose snapshot expired or that belongs to other arguments."""
         shelf = await self._shelf()
         state, head, query = await shelf.state(snapshot_id)
         if state == "gone":
@@ -229,24 +376,18 @@ class StockListing:
                 hint="repeat channel, seller_skus, only_flagged and shop exactly as in the call"
                 " that returned it, or omit cursor to start from page 1",
             )
-        if head is not None:
-            return head
+        return head
+
+    async def _whole(self, snapshot_id: str) -> SnapshotHead:
+        """The whole snapshot a cursor names: still being read here, or read again now."""
         running = self.services.background(snapshot_id)
         if running is not None:
-            try:
-                # Shielded: a cancelled page call must not cancel the read other pages wait for.
-                pinned: StockSnapshot = await asyncio.shield(running)
+            pinned: StockSnapshot | None = await self._outcome(running)
+            if pinned is not None:
                 return pinned
-            except CommerceError:
-                pass  # read again below; a second failure is reported to the caller
-            except asyncio.CancelledError:
-                me = asyncio.current_task()
-                if not running.cancelled() or (me is not None and me.cancelling()):
-                    raise  # this page call itself was cancelled
-                # The read was (services closing): like a failed read, read again below.
         # Being read by another replica, or the read failed: read it here, under the same id.
         snapshot = await self.read_all()
-        await shelf.save(snapshot_id, snapshot)
+        await (await self._shelf()).save(snapshot_id, snapshot)
         return snapshot
 
     async def _rows(
@@ -280,6 +421,27 @@ class StockListing:
             rows=[SnapshotRow.of(r) for r in rows],
             count=len(rows),
         )
+
+
+@dataclass(frozen=True)
+class _Ahead:
+    """What page 1 of the plain listing read, for the background read that continues from it."""
+
+    catalogue: dict[str, str]
+    #: The catalogue's seller SKUs, sorted: the order of the listing's TikTok rows.
+    names: list[str]
+    #: How many of ``names`` page 1 read (``rows`` are theirs).
+    read_to: int
+    rows: list[SnapshotRow]
+    taken_at: float
+    partial: Partial
+    #: Page 1's limit, which says how far to read ahead.
+    limit: int
+
+
+def _part_task(snapshot_id: str, start: int) -> str:
+    """The background work reading the rows from ``start`` on, ahead of the whole snapshot."""
+    return f"{snapshot_id}@{start}"
 
 
 async def _warehouse_names(client: TikTokShopClient, shop: Shop) -> dict[str, str]:

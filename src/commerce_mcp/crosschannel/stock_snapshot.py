@@ -11,6 +11,12 @@ The store has no expiry of its own (Redis hashes expire as a whole), so each sna
 marker document with its expiry, written first: a marker without its snapshot is a snapshot still
 being built. Expired snapshots are deleted whenever one is reserved or saved.
 
+While the snapshot is being built its first rows may already be published, part by part (the plain
+listing reads TikTok's SKUs in catalogue order first, see
+:mod:`commerce_mcp.crosschannel.stock_listing`): the marker then holds a :class:`Partial` naming
+the parts, each stored under ``<id>.part.<start>``, so a page within them is served at once, here or
+on another replica. Those rows are the saved snapshot's own rows at the same positions.
+
 Two replicas may save the same id (each found it unfinished and read it itself). Every save writes its
 rows under its own generation and names it in the head it writes last, so a page reads the rows of the
 head it found, never a mix of two saves; the marker lists every generation, so pruning deletes them all.
@@ -19,7 +25,9 @@ head it found, never a mix of two saves; the marker lists every generation, so p
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 from pydantic import BaseModel, Field
 
@@ -90,6 +98,41 @@ class StockSnapshot(SnapshotHead):
         return SnapshotHead(**self.model_dump(exclude={"rows", "count"}), count=len(self.rows))
 
 
+class Part(BaseModel):
+    """Rows ``start`` to ``stop`` of a listing, read from ``taken_at`` on (wall seconds)."""
+
+    start: int
+    stop: int
+    taken_at: float
+
+
+class Partial(BaseModel):
+    """The rows of a snapshot still being built that are known already: the listing's first
+    ``frontier`` rows, in parts, with what a page of them says besides its rows."""
+
+    channels: list[str]
+    notes: list[str] = Field(default_factory=list)
+    warehouses: dict[str, str] = Field(default_factory=dict)
+    parts: list[Part] = Field(default_factory=list)
+
+    @property
+    def frontier(self) -> int:
+        return self.parts[-1].stop if self.parts else 0
+
+    def head(self, query: str, start: int, stop: int) -> SnapshotHead:
+        """The head of a page of rows ``start`` to ``stop``: its stock is as of the oldest part
+        it shows (``count`` is the rows known so far, not the listing's)."""
+        shown = [p.taken_at for p in self.parts if p.start < stop and start < p.stop]
+        return SnapshotHead(
+            query=query,
+            taken_at=min(shown or [self.parts[0].taken_at]),
+            channels=self.channels,
+            notes=self.notes,
+            warehouses=self.warehouses,
+            count=self.frontier,
+        )
+
+
 class SnapshotShelf:
     """Saves and finds stock snapshots in one tenant's state store, by id, until they expire."""
 
@@ -137,13 +180,75 @@ class SnapshotShelf:
         await self._prune()
 
     async def _mark_saved(self, snapshot_id: str, query: str, generation: str, rows: int) -> None:
-        """Add this save's generation to the marker, keeping any other save's (compare-and-put: two
-        replicas may save the same id at once, and each one's chunks must be pruned)."""
+        """Add this save's generation to the marker, keeping any other save's."""
+
+        def saved(marker: dict[str, Any]) -> None:
+            saves = dict(marker.get("saves", {}))
+            saves[generation] = -(-rows // CHUNK_ROWS)
+            marker.update(query=query, expires=self._clock.wall() + self.ttl, saves=saves)
+
+        await self._change_marker(snapshot_id, saved)
+
+    async def publish(
+        self, snapshot_id: str, partial: Partial, part: Part, rows: list[SnapshotRow]
+    ) -> None:
+        """Make rows ``part.start`` to ``part.stop`` of a snapshot still being built readable.
+
+        Parts come in order, each starting where the last one stopped. The marker names the part
+        before its rows are written (so pruning finds them whatever happens next), and lists it as
+        readable only after.
+        """
+        key = _part_key(snapshot_id, part.start)
+
+        def pending(marker: dict[str, Any]) -> None:
+            marker["part_keys"] = [*marker.get("part_keys", []), key]
+
+        def readable(marker: dict[str, Any]) -> None:
+            found = marker.get("partial")
+            known = (
+                Partial.model_validate(found) if found else partial.model_copy(update={"parts": []})
+            )
+            known.parts.append(part)
+            marker["partial"] = known.model_dump(mode="json")
+
+        await self._change_marker(snapshot_id, pending)
+        await self._store.put(ROWS, key, {"rows": [row.model_dump(mode="json") for row in rows]})
+        await self._change_marker(snapshot_id, readable)
+
+    async def partial(self, snapshot_id: str) -> Partial | None:
+        """The rows published while the snapshot was being built (None: none, or expired)."""
+        marker = await self._store.get(MARKERS, snapshot_id)
+        if marker is None or self._clock.wall() >= float(marker.get("expires", 0)):
+            return None
+        if not marker.get("partial"):
+            return None
+        return Partial.model_validate(marker["partial"])
+
+    async def partial_rows(
+        self, snapshot_id: str, partial: Partial, start: int, stop: int
+    ) -> list[SnapshotRow]:
+        """Rows ``start`` to ``stop`` (within ``partial.frontier``) from the parts that hold them."""
+        found: list[SnapshotRow] = []
+        for part in partial.parts:
+            if part.stop <= start or stop <= part.start:
+                continue
+            stored = await self._store.get(ROWS, _part_key(snapshot_id, part.start))
+            if stored is None:  # pruned between the two reads: the snapshot has expired
+                return []
+            for index, row in enumerate(stored["rows"], start=part.start):
+                if start <= index < stop:
+                    found.append(SnapshotRow.model_validate(row))
+        return found
+
+    async def _change_marker(
+        self, snapshot_id: str, change: Callable[[dict[str, Any]], None]
+    ) -> None:
+        """Apply ``change`` to the marker, keeping what others wrote (compare-and-put: two replicas
+        may save the same id at once, and each one's rows must be pruned)."""
         while True:
             current = await self._store.get(MARKERS, snapshot_id)
-            saves = dict((current or {}).get("saves", {}))
-            saves[generation] = -(-rows // CHUNK_ROWS)
-            marker = {"query": query, "expires": self._clock.wall() + self.ttl, "saves": saves}
+            marker = dict(current or {})
+            change(marker)
             if await self._store.compare_and_put(MARKERS, snapshot_id, current, marker):
                 return
 
@@ -183,9 +288,15 @@ class SnapshotShelf:
                 for generation, chunks in marker.get("saves", {}).items():
                     for number in range(int(chunks)):
                         await self._store.delete(ROWS, _chunk_key(snapshot_id, generation, number))
+                for key in marker.get("part_keys", []):
+                    await self._store.delete(ROWS, key)
                 await self._store.delete(SNAPSHOTS, snapshot_id)
                 await self._store.delete(MARKERS, snapshot_id)
 
 
 def _chunk_key(snapshot_id: str, generation: str, number: int) -> str:
     return f"{snapshot_id}.{generation}.{number}"
+
+
+def _part_key(snapshot_id: str, start: int) -> str:
+    return f"{snapshot_id}.part.{start}"

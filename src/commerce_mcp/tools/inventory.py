@@ -54,12 +54,9 @@ class InventoryResult(ToolResult):
     notes: list[str] = Field(default_factory=list)
     skus: list[InventoryRow]
     total_matching: int | None = Field(
-        description="null on page 1 of the full list: FBA-only SKUs not yet counted"
+        description="null on the first pages of the full list: FBA-only SKUs not yet counted"
     )
-    as_of: str = Field(
-        description="When this page's stock was read (UTC); pages after the first share one read,"
-        " maybe newer than page 1"
-    )
+    as_of: str = Field(description="When reading this page's stock began (UTC)")
     next_cursor: str | None = None
 
 
@@ -95,7 +92,7 @@ async def get_inventory(
     )
     detailed = response_format == "detailed"
     if position.token is None:
-        page = await listing.first(limit, warehouses=detailed)
+        page = await listing.first(limit)
     else:
         page = await listing.after(position.token, position.offset, position.anchor, limit)
     return _reply(services, page, limit, detailed)
@@ -126,7 +123,7 @@ def _reply(
     }
     names = {w: clean_text(name, 30) or w for w, name in head.warehouses.items()}
     age = head.as_of(services.clock.wall())
-    return Reply(result, render(result, detailed, names, mapped, age))
+    return Reply(result, render(result, detailed, names, mapped, age, page.offset))
 
 
 def _notes(head: SnapshotHead) -> list[str]:
@@ -155,13 +152,16 @@ def render(
     names: dict[str, str],
     mapped: dict[str, str | None],
     age: str,
+    offset: int = 0,
 ) -> str:
     """The compact listing: a head line, notes, one line per SKU, and how to get more."""
-    count = (
-        f"{len(result.skus)} of {result.total_matching}"
-        if result.total_matching is not None
-        else f"first {len(result.skus)}"
-    )
+    shown = len(result.skus)
+    if result.total_matching is not None:
+        count = f"{shown} of {result.total_matching}"
+    elif offset:
+        count = f"{shown} more (#{offset + 1}–{offset + shown})"
+    else:
+        count = f"first {shown}"
     lines = [
         f"{count} SKU(s) from {' + '.join(result.channels) or 'no channel'}, {age}"
         " (fba = fulfillable/inbound/reserved)",
