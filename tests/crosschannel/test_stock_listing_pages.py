@@ -300,3 +300,42 @@ async def _page_through(
     listed = [_shown(row) for page in pages for row in page.rows]
     assert listed == [_shown(row) for row in full.rows]
     assert pages[-1].head.count == len(full.rows)
+
+
+def test_a_page_asked_at_once_waits_at_most_for_the_call_that_reads_its_rows() -> None:
+    asyncio.run(_asked_at_once())
+
+
+async def _asked_at_once() -> None:
+    names = [f"S{n:04d}" for n in range(300)]
+    world = World(
+        {n: 4 for n in names}, frozenset(), {n: 2 for n in names} | {"A001": 1}, sku_map=None
+    )
+    clock, reads = VirtualClock(), Reads()
+    tiktok = StandInTikTok(world, clock, reads)
+    amazon = StandInAmazon(world, clock, reads, FbaLimiter(clock))
+    shared = MemoryStore()
+    one, two = Replica(clock, shared, tiktok, amazon), Replica(clock, shared, tiktok, amazon)
+    try:
+        page = await _listing(one, None).first(25)
+        waited: list[float] = []
+        kinds: list[bool] = []
+        for n in range(1, 12):
+            asked = clock.monotonic()
+            serving = two if n == 1 else one  # page 2 from another replica: the store has it
+            page = await _listing(serving, None).after(
+                page.snapshot_id, page.offset + 25, page.rows[-1].seller_sku, 25
+            )
+            waited.append(clock.monotonic() - asked)
+            kinds.append(page.total_known)
+            assert [r.seller_sku for r in page.rows] == names[25 * n : 25 * (n + 1)]
+    finally:
+        await one.aclose()
+        await two.aclose()
+    # Page 2 came with page 1's FBA call; pages 3-10 each wait for at most one more call (a token
+    # at 2/s, then TikTok's and FBA's answers) while the read ahead goes on.
+    assert waited[0] == 0
+    assert max(waited[1:9]) <= 1 / FBA_RATE + 2 * LATENCY
+    assert kinds[:9] == [False] * 9
+    # Page 11 starts past the 8 pages read ahead: it waits for FBA's whole listing (7 calls of 50).
+    assert kinds[9] is True and waited[9] >= 7 / FBA_RATE

@@ -239,9 +239,15 @@ class StockListing:
             snapshot_id = await shelf.reserve(self.query)
             if rows:
                 await shelf.publish(snapshot_id, partial, read.parts[0], rows)
-            ahead = _Ahead(catalogue, names, read_to, rows, taken_at, partial, limit)
+            ahead = _Ahead(
+                tiktok, amazon, the_shop, catalogue, names, read_to, rows, taken_at, partial, limit
+            )
+            # The first part is under way before this page returns: the page after next finds it.
+            following = self._read_ahead(snapshot_id, ahead, read_to, len(rows))
             self.services.start_background(
-                snapshot_id, self._keep_all(snapshot_id, ahead), within=BACKGROUND_READ_SECONDS
+                snapshot_id,
+                self._keep_all(snapshot_id, ahead, following),
+                within=BACKGROUND_READ_SECONDS,
             )
         return ListingPage(head, rows[:limit], snapshot_id, 0, total_known=False)
 
@@ -253,30 +259,22 @@ class StockListing:
                 return snapshot_id
         return None
 
-    async def _keep_all(self, snapshot_id: str, ahead: _Ahead) -> StockSnapshot:
-        """Build the snapshot in the order pages are asked for (see the module's docstring)."""
-        tiktok, amazon = await self.services.tiktok(), await self.services.amazon()
-        the_shop = await tiktok.resolve_shop(self.shop)
+    async def _keep_all(
+        self, snapshot_id: str, ahead: _Ahead, following: asyncio.Task[_AheadPart] | None
+    ) -> StockSnapshot:
+        """Build the snapshot in the order pages are asked for (see the module's docstring):
+        the parts read ahead, one after the other from ``following``, then the rest."""
         rows, read_to = list(ahead.rows), ahead.read_to
-        stop_ahead = min(len(ahead.names), read_to + AHEAD_PAGES * ahead.limit)
-        while read_to < stop_ahead:
-            end = window_end(ahead.names, read_to, 1, self.skumap)
-            # Each call is background work of its own, so a page waiting for its rows waits for
-            # this call only, not for the whole read.
-            key = _part_task(snapshot_id, len(rows))
-            part = self._read_part(
-                snapshot_id, ahead, ahead.names[read_to:end], len(rows), tiktok, the_shop, amazon
-            )
-            self.services.start_background(key, part, within=BACKGROUND_READ_SECONDS)
-            reading = self.services.background(key)
-            if reading is None:  # finished already (nothing to wait for in between)
-                raise RuntimeError("a background part ended before it was awaited")
-            rows += await reading
-            read_to = end
+        while following is not None:
+            part = await following
+            rows += part.rows
+            read_to, following = part.read_to, part.following
         rest = ahead.names[read_to:]
         tiktok_stock = {r.seller_sku: r.tiktok for r in rows if r.tiktok is not None}
-        tiktok_stock |= await read_tiktok_skus(tiktok, the_shop, [ahead.catalogue[n] for n in rest])
-        view = join(tiktok_stock, await read_fba(amazon, None), self.skumap)
+        tiktok_stock |= await read_tiktok_skus(
+            ahead.tiktok, ahead.shop, [ahead.catalogue[n] for n in rest]
+        )
+        view = join(tiktok_stock, await read_fba(ahead.amazon, None), self.skumap)
         done = set(ahead.names[:read_to])
         # The rows already read keep their place and their figures; the rest follow in join order.
         rows += [
@@ -294,23 +292,41 @@ class StockListing:
         await (await self._shelf()).save(snapshot_id, snapshot)
         return snapshot
 
+    def _read_ahead(
+        self, snapshot_id: str, ahead: _Ahead, read_to: int, start: int
+    ) -> asyncio.Task[_AheadPart] | None:
+        """Start reading the next part ahead, from catalogue SKU ``read_to`` (row ``start``), as
+        background work of its own: a page waiting for its rows waits for this call only. None:
+        the parts read ahead end here."""
+        if read_to >= min(len(ahead.names), ahead.read_to + AHEAD_PAGES * ahead.limit):
+            return None
+        key = _part_task(snapshot_id, start)
+        work = self._read_part(snapshot_id, ahead, read_to, start)
+        self.services.start_background(key, work, within=BACKGROUND_READ_SECONDS)
+        return self.services.background(key)
+
     async def _read_part(
-        self,
-        snapshot_id: str,
-        ahead: _Ahead,
-        names: list[str],
-        start: int,
-        tiktok: TikTokShopClient,
-        shop: Shop,
-        amazon: AmazonMcfClient,
-    ) -> list[SnapshotRow]:
+        self, snapshot_id: str, ahead: _Ahead, read_to: int, start: int
+    ) -> _AheadPart:
+        end = window_end(ahead.names, read_to, 1, self.skumap)
         taken_at = self.services.clock.wall()
-        found = await catalogue_rows(tiktok, shop, amazon, ahead.catalogue, names, self.skumap)
+        found = await catalogue_rows(
+            ahead.tiktok, ahead.shop, ahead.amazon, ahead.catalogue, ahead.names[read_to:end],
+            self.skumap,
+        )  # fmt: skip
         rows = [SnapshotRow.of(r) for r in found]
-        if rows:  # an empty part would share its start with the next one
-            part = Part(start=start, stop=start + len(rows), taken_at=taken_at)
-            await (await self._shelf()).publish(snapshot_id, ahead.partial, part, rows)
-        return rows
+        # The next part starts before this one is published: a page that finds these rows short
+        # of its own finds the work that reads on (its FBA call queues behind none of ours).
+        following = self._read_ahead(snapshot_id, ahead, end, start + len(rows))
+        try:
+            if rows:  # an empty part would share its start with the next one
+                part = Part(start=start, stop=start + len(rows), taken_at=taken_at)
+                await (await self._shelf()).publish(snapshot_id, ahead.partial, part, rows)
+        except BaseException:
+            if following is not None:
+                following.cancel()  # a later part must not be published after a missing one
+            raise
+        return _AheadPart(rows, end, following)
 
     async def _published(
         self, snapshot_id: str, offset: int, anchor: str | None, limit: int
@@ -427,6 +443,9 @@ class StockListing:
 class _Ahead:
     """What page 1 of the plain listing read, for the background read that continues from it."""
 
+    tiktok: TikTokShopClient
+    amazon: AmazonMcfClient
+    shop: Shop
     catalogue: dict[str, str]
     #: The catalogue's seller SKUs, sorted: the order of the listing's TikTok rows.
     names: list[str]
@@ -437,6 +456,15 @@ class _Ahead:
     partial: Partial
     #: Page 1's limit, which says how far to read ahead.
     limit: int
+
+
+@dataclass(frozen=True)
+class _AheadPart:
+    """One part read ahead: its rows, the catalogue SKUs read so far, and the part after it."""
+
+    rows: list[SnapshotRow]
+    read_to: int
+    following: asyncio.Task[_AheadPart] | None
 
 
 def _part_task(snapshot_id: str, start: int) -> str:
