@@ -281,14 +281,11 @@ async def _page_through(
         page = await _listing(replicas[0], world.sku_map).first(limit)
         _check_as_of(page, reads, clock.wall())
         pages = [page]
-        while page.offset + limit < page.head.count or not page.total_known:
+        while (following := page.next_start()) is not None:
             n = len(pages)
             await clock.sleep(waits[n % len(waits)])
             serving = replicas[1 if elsewhere[n % len(elsewhere)] else 0]
-            last = page.rows[-1].seller_sku if page.rows else None
-            page = await _listing(serving, world.sku_map).after(
-                page.snapshot_id, page.offset + limit, last, limit
-            )
+            page = await _listing(serving, world.sku_map).after(page.snapshot_id, *following, limit)
             _check_as_of(page, reads, clock.wall())
             pages.append(page)
             assert len(pages) < 1000, "paging does not end"

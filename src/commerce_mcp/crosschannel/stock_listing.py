@@ -96,8 +96,17 @@ class ListingPage:
     rows: list[SnapshotRow]
     snapshot_id: str
     offset: int
-    #: False on a page 1 read SKU by SKU: the count of FBA-only rows is not known yet.
+    #: False on a page read before the snapshot was finished: FBA-only rows are not counted yet.
     total_known: bool = True
+
+    def next_start(self) -> tuple[int, str | None] | None:
+        """Where the next page starts (its offset, and the SKU this page shows last), or None at
+        the end. Right after this page's rows, not ``limit`` on: page 1 of the plain listing may
+        show fewer (a catalogue SKU TikTok gives no stock for has no row)."""
+        end = self.offset + len(self.rows)
+        if end < self.head.count or not self.total_known:
+            return end, self.rows[-1].seller_sku if self.rows else None
+        return None
 
 
 class StockListing:

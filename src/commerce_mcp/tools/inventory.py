@@ -95,19 +95,15 @@ async def get_inventory(
         page = await listing.first(limit)
     else:
         page = await listing.after(position.token, position.offset, position.anchor, limit)
-    return _reply(services, page, limit, detailed)
+    return _reply(services, page, detailed)
 
 
-def _reply(
-    services: Services, page: ListingPage, limit: int, detailed: bool
-) -> Reply[InventoryResult]:
+def _reply(services: Services, page: ListingPage, detailed: bool) -> Reply[InventoryResult]:
     """One page of a pinned listing: its rows, the cursor to the rest, and the text."""
     head, rows = page.head, page.rows
-    end = page.offset + limit
-    more = end < head.count or not page.total_known
+    following = page.next_start()
     # The anchor (the SKU shown last) lets the next page continue after it whatever its offset.
-    last = rows[-1].seller_sku if rows else None
-    after = PagePosition(page.snapshot_id, end, last) if more else None
+    after = PagePosition(page.snapshot_id, *following) if following else None
     result = InventoryResult(
         channels=head.channels,
         notes=_notes(head),
