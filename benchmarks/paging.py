@@ -4,13 +4,20 @@
 services aimed at the fakes (served by their own process). Every run is a new server, as a new session
 would be, started after the fakes' buckets refilled; nothing is warmed but imports and the fakes.
 
-* **page 1**: TikTok's catalogue and the stock of its 25 SKUs only (one FBA ``sellerSkus`` call);
-  goal ≤ 1 s.
-* **page 2 asked at once**: page 1 started reading everything into a snapshot in the background; a
-  page asked before that is pinned waits for it. No goal: the wait is the FBA plan's bound for the whole
-  catalogue (2 requests/s), and a person or a model reading page 1 usually takes longer.
-* **later pages**: every page after the snapshot is pinned; goal ≤ 300 ms each, and no upstream
-  request (counted from the HTTP responses the clients receive).
+* **page 1**: TikTok's catalogue and the stock of its first 50 SKUs only (one FBA ``sellerSkus``
+  call, which has room for page 2's SKUs too); goal ≤ 1 s.
+* **page 2 asked at once**: its rows came with page 1's FBA call and are in the state store when
+  page 1 returns; goal ≤ 300 ms.
+* **pages 3–10 asked at once**: the background read reads them ahead, a ``sellerSkus`` call (two
+  pages) at a time at FBA's 2 requests/s; each page asked back to back waits for at most the call
+  that reads it. Shown, not graded: a reader asking a page per turn does not catch up with it.
+* **snapshot finished**: when the background read has FBA's whole listing (the Amazon-only SKUs,
+  the total count) and saved the snapshot, seconds after page 1 returned. Shown, not graded: the
+  FBA plan's bound for the read-ahead calls plus the whole listing.
+* **later pages**: pages 2–10 again, after the snapshot is pinned; goal ≤ 300 ms each, and no
+  upstream request (counted from the HTTP responses the clients receive).
+* **429s**: responses refused by the fakes' rate plans during the whole run (the read ahead shares
+  the limiter with everything else); goal 0.
 * **only_flagged**: its page 1 reads everything once (the flags need both whole channels), then its
   later pages come from the snapshot; same goal for those.
 """
@@ -32,6 +39,8 @@ GOAL_FIRST_S = 1.0
 GOAL_LATER_S = 0.3
 #: Seconds for the fakes' FBA bucket (2/s, burst 2) to refill after the previous run, plus margin.
 REFILL_SECONDS = 1.5
+#: Pages asked back to back right after page 1 (pages 2–10): within the eight read ahead.
+AT_ONCE_PAGES = 9
 INVENTORY_PATH = "/fba/inventory/v1/summaries"
 
 
@@ -82,7 +91,16 @@ async def _later_pages(
     return {"walls": walls, "requests": tally.requests, "collections": collections}
 
 
-async def _one_run(handle: Any, later_pages: int) -> dict[str, Any]:
+async def _pinned(services: Any, cursor: str) -> None:
+    """Wait until the background read behind ``cursor`` has saved its snapshot."""
+    from commerce_mcp.tools.paging import decode_cursor
+
+    running = services.background(decode_cursor("get_inventory", cursor).token or "")
+    if running is not None:
+        await running
+
+
+async def _one_run(handle: Any, later_pages: int, at_once_pages: int) -> dict[str, Any]:
     from mcp import Client
 
     from commerce_mcp.server import build_server
@@ -90,12 +108,22 @@ async def _one_run(handle: Any, later_pages: int) -> dict[str, Any]:
     await asyncio.sleep(REFILL_SECONDS)
     plain: dict[str, Any] = {"limit": LIMIT}
     flagged: dict[str, Any] = {"limit": LIMIT, "only_flagged": True}
-    async with Client(build_server(handle.services())) as session:
+    services = handle.services()
+    async with Client(build_server(services)) as session, tally_http() as everything:
         async with tally_http() as tally:
             first, page = await _page(session, plain)
             first_requests = dict(tally.paths)
-        second, page = await _page(session, {**plain, "cursor": page["next_cursor"]})
-        later = await _later_pages(session, plain, page, later_pages)
+        returned = time.perf_counter()
+        cursor = page["next_cursor"]
+        second, page = await _page(session, {**plain, "cursor": cursor})
+        at_once = [second]
+        for _ in range(at_once_pages - 1):
+            wall, page = await _page(session, {**plain, "cursor": page["next_cursor"]})
+            at_once.append(wall)
+        await _pinned(services, cursor)
+        finished = time.perf_counter() - returned
+        # Pages 2 on again, from page 1's cursor: now from the finished snapshot.
+        later = await _later_pages(session, plain, {"next_cursor": cursor}, later_pages)
         await asyncio.sleep(REFILL_SECONDS)
         flagged_first, page = await _page(session, flagged)
         flagged_later = await _later_pages(session, flagged, page, later_pages)
@@ -103,20 +131,27 @@ async def _one_run(handle: Any, later_pages: int) -> dict[str, Any]:
         "first": first,
         "first_requests": first_requests,
         "second": second,
+        "at_once": at_once[1:],
+        "finished": finished,
         "later": later["walls"],
         "flagged_first": flagged_first,
         "flagged_later": flagged_later["walls"],
         "later_requests": later["requests"] + flagged_later["requests"],
         "collections": later["collections"] + flagged_later["collections"],
+        "throttled": everything.too_many_requests,
     }
 
 
 async def _run(smoke: bool) -> dict[str, Any]:
     runs = 1 if smoke else 5
     later_pages = 3 if smoke else 8
+    at_once_pages = 3 if smoke else AT_ONCE_PAGES
     with running_sandbox() as handle:
-        await _one_run(handle, 1)  # warm-up: imports (sp_api is heavy); not measured
-        samples = [await _one_run(handle, later_pages) for _ in range(runs)]
+        await _one_run(handle, 1, 2)  # warm-up: imports (sp_api is heavy); not measured
+        samples = [await _one_run(handle, later_pages, at_once_pages) for _ in range(runs)]
+    second = [s["second"] for s in samples]
+    at_once = [wall for s in samples for wall in s["at_once"]]
+    throttled = sum(s["throttled"] for s in samples)
     first = [s["first"] for s in samples]
     later = [wall for s in samples for wall in s["later"]]
     flagged_later = [wall for s in samples for wall in s["flagged_later"]]
@@ -133,8 +168,23 @@ async def _run(smoke: bool) -> dict[str, Any]:
             spread="min–max",
         ),
         figure(
-            "page 2 asked at once (waits for the snapshot page 1 started)",
-            [s["second"] for s in samples],
+            "page 2 asked at once (its rows came with page 1's FBA call)",
+            [wall * 1000 for wall in second],
+            "ms",
+            goal=f"≤ {GOAL_LATER_S * 1000:g} ms",
+            passed=max(second) <= GOAL_LATER_S,
+            spread="min–max",
+        ),
+        figure(
+            f"pages 3–{at_once_pages + 1} asked at once, while the snapshot is read ahead"
+            f" ({len(at_once)} pages)",
+            [wall * 1000 for wall in at_once],
+            "ms",
+            spread="min–max",
+        ),
+        figure(
+            "snapshot finished, after page 1 returned",
+            [s["finished"] for s in samples],
             "s",
             spread="min–max",
         ),
@@ -161,6 +211,14 @@ async def _run(smoke: bool) -> dict[str, Any]:
             spread="min–max",
         ),
         figure(
+            "429 responses from the fakes during the runs",
+            [float(throttled)],
+            "",
+            goal="0",
+            passed=throttled == 0,
+            spread="min–max",
+        ),
+        figure(
             "upstream requests made by later pages",
             [float(quiet)],
             "",
@@ -177,10 +235,16 @@ async def _run(smoke: bool) -> dict[str, Any]:
         f"{len(collections)} full garbage collections ran during the timed later pages"
         + (f", the longest {max(collections) * 1000:.0f} ms" if collections else "")
         + ": a later page itself costs a few milliseconds (a few small reads from the state store).",
-        "Page 2 asked the instant page 1 returns waits for page 1's background read of the whole "
-        "catalogue (FBA's pages at 2 requests/s: its rate-plan bound); it is shown, not graded. A "
-        "model or a person reading page 1 usually takes longer than that, and only_flagged, which "
-        "must read everything before its page 1, shows the same cost up front.",
+        "Page 2 asked the instant page 1 returns is served from the rows page 1's FBA call read "
+        "beyond its own (one sellerSkus call takes 50 SKUs, at the same cost as 25), stored with "
+        "the snapshot's marker, so another replica serves it too. Before this change it waited for "
+        "the whole background read: 4.5 s [4.42–4.54]. Pages after it asked back to back each wait "
+        "for at most the sellerSkus call that reads its rows ahead (FBA's plan: 2 calls/s, 50 "
+        "SKUs a call, about 0.25 s a page of 25).",
+        "The price: the snapshot is finished later, since the read ahead (four sellerSkus calls "
+        "for pages 3–10) comes before FBA's whole listing (9 pages here, the only way to find the "
+        "Amazon-only SKUs); was ~4.5 s. A page past the pages read ahead (page 11 on, and the "
+        "Amazon-only SKUs at the end) waits for it when asked that early.",
         "A new server's first FBA call waits up to ~0.55 s for its rate limiter, which starts every "
         "bucket empty (see the throughput section); that wait is inside the page 1 figure.",
         "Snapshots live in the state store (SQLite here; Redis when replicas share state) for 5 "
