@@ -10,6 +10,8 @@ from commerce_mcp.crosschannel.stock_snapshot import (
     MARKERS,
     ROWS,
     SNAPSHOTS,
+    Part,
+    Partial,
     SnapshotHead,
     SnapshotRow,
     SnapshotShelf,
@@ -138,3 +140,29 @@ def test_the_age_is_said_in_words() -> None:
     snapshot = _snapshot("q", 1_767_225_600.0)
     assert snapshot.stamp == "2026-01-01T00:00:00Z"
     assert snapshot.as_of(1_767_225_642.4) == "stock as of 2026-01-01T00:00:00Z (42 s ago)"
+
+
+async def test_rows_published_while_building_are_read_by_part_and_pruned_with_the_snapshot() -> (
+    None
+):
+    clock, store = VirtualClock(), MemoryStore()
+    shelf = SnapshotShelf(store, clock, ttl=300)
+    snapshot_id = await shelf.reserve("q")
+    assert await shelf.partial(snapshot_id) is None
+    rows = _snapshot("q", clock.wall(), rows=70).rows
+    template = Partial(channels=["tiktok", "amazon"], notes=["n"], warehouses={"W1": "Main"})
+    await shelf.publish(snapshot_id, template, Part(start=0, stop=50, taken_at=10.0), rows[:50])
+    clock.advance(1)
+    await shelf.publish(snapshot_id, template, Part(start=50, stop=70, taken_at=11.0), rows[50:])
+    partial = await shelf.partial(snapshot_id)
+    assert partial is not None and partial.frontier == 70
+    assert await shelf.partial_rows(snapshot_id, partial, 45, 55) == rows[45:55]
+    # A page's stock is as of the oldest part it shows.
+    assert partial.head("q", 45, 55).taken_at == 10.0
+    assert partial.head("q", 50, 70).taken_at == 11.0
+    # Saving keeps the parts listed in the marker, so they are pruned with the snapshot.
+    await shelf.save(snapshot_id, _snapshot("q", clock.wall(), rows=70))
+    assert len(await store.list(ROWS)) == 2 + 1
+    clock.advance(301)
+    await shelf.reserve("q")
+    assert await store.list(ROWS) == [] and await store.list(SNAPSHOTS) == []
