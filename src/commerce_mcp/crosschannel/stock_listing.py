@@ -177,14 +177,11 @@ class StockListing:
             offset = names.index(anchor) + 1
         return ListingPage(head, everything[offset : offset + limit], snapshot_id, offset)
 
-    async def read_all(
-        self, catalogue: dict[str, str] | None = None, *, quiet: bool = False
-    ) -> StockSnapshot:
-        """Every row the listing shows, read from each channel asked for (``catalogue``: the TikTok
-        SKUs a first page already listed, so later pages follow the same order)."""
-        read = _Reading(self.services, self.channel, no_progress if quiet else self.progress)
+    async def read_all(self) -> StockSnapshot:
+        """Every row the listing shows, read from each channel asked for."""
+        read = _Reading(self.services, self.channel, self.progress)
         taken_at = self.services.clock.wall()
-        tiktok, names = await read.tiktok(self.shop, self.wanted, catalogue)
+        tiktok, names = await read.tiktok(self.shop, self.wanted)
         wanted_fba = amazon_skus_for(self.wanted, self.skumap) if self.wanted else None
         fba = await read.fba(wanted_fba)
         if not read.answered:
@@ -499,7 +496,7 @@ class _Reading:
         self.missing: list[str] = []
 
     async def tiktok(
-        self, shop: str | None, wanted: list[str] | None, catalogue: dict[str, str] | None
+        self, shop: str | None, wanted: list[str] | None
     ) -> tuple[dict[str, TikTokStock] | None, dict[str, str]]:
         await self.progress(0, self.steps, "reading stock")
         if self.channel not in ("both", "tiktok"):
@@ -517,10 +514,7 @@ class _Reading:
             await self.progress(1, self.steps, "TikTok stock read")
             return None, {}
         the_shop = await client.resolve_shop(shop)
-        if catalogue is not None:
-            stock = await read_tiktok_skus(client, the_shop, list(catalogue.values()))
-        else:
-            stock = await read_tiktok(client, the_shop, wanted)
+        stock = await read_tiktok(client, the_shop, wanted)
         self.answered.append("tiktok")
         # Kept with the snapshot, so any later page can be detailed.
         names = await _warehouse_names(client, the_shop)
