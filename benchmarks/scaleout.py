@@ -3,8 +3,9 @@
 Real processes: the fakes (one child process), one ``redis-server`` (AOF ``everysec``, the setting
 the README requires), 1, 2 and 4 replicas of ``commerce-mcp serve --transport http`` sharing it, and
 one more replica on SQLite state for comparison. This process sends JSON-RPC ``tools/call`` requests
-with a plain HTTP client (lighter than the SDK's, so the replicas rather than the load generator are
-what is measured), round-robin over the replicas, a fixed number in flight per replica.
+over raw keep-alive HTTP/1.1 (:mod:`benchmarks._http_load`: pre-encoded requests, answers still
+checked, so the replicas rather than the load generator use the cores), round-robin over the
+replicas, a fixed number in flight per replica.
 
 * **Calls/s by replica count**: ``list_mcf_orders`` with SP-API plans scaled up ×500 (the replicas'
   limiters seeded the same way, :mod:`benchmarks._replica`), so replicas and Redis are the bottleneck.
@@ -21,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 import os
 import shutil
 import subprocess
@@ -35,6 +35,7 @@ from typing import Any
 
 import httpx
 
+from benchmarks._http_load import KeepAliveCaller
 from benchmarks._sandbox import SandboxProcess, require, running_sandbox
 from benchmarks._stats import Skip, figure, percentile, result
 from benchmarks.throughput import rate_bound
@@ -42,7 +43,7 @@ from benchmarks.throughput import rate_bound
 # The tests' helpers for a real redis-server and streamable-HTTP answers (SSE or JSON); benchmarks
 # run from the checkout, where `tests` is importable.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tests.support.http import free_port, jsonrpc_answer
+from tests.support.http import free_port, jsonrpc_answer_in
 
 ROOT = Path(__file__).resolve().parents[1]
 SPAPI_SCALE = 500.0
@@ -155,28 +156,17 @@ def _redis(directory: Path) -> Iterator[Any]:
 
 
 class _Caller:
-    """JSON-RPC tools/call over HTTP, one connection pool per replica."""
+    """JSON-RPC tools/call over HTTP, pooled keep-alive connections per replica.
+
+    The raw client of :mod:`benchmarks._http_load`, not httpx: httpx cost this process ~2.4 ms of
+    CPU a call, more than half what a replica spends, on a machine whose cores the replicas need.
+    """
 
     def __init__(self, key: str) -> None:
-        self._http = httpx.AsyncClient(
-            headers={
-                "authorization": f"Bearer {key}",
-                "accept": "application/json, text/event-stream",
-            },
-            timeout=120,
-            limits=httpx.Limits(max_connections=256, max_keepalive_connections=256),
-        )
-        self._ids = itertools.count(1)
+        self._http = KeepAliveCaller(key, jsonrpc_answer_in)
 
     async def call(self, url: str, name: str, arguments: dict[str, Any]) -> None:
-        body = {"jsonrpc": "2.0", "id": next(self._ids), "method": "tools/call",
-                "params": {"name": name, "arguments": arguments}}  # fmt: skip
-        response = await self._http.post(f"{url}/mcp", json=body)
-        answer = jsonrpc_answer(response)
-        result = answer.get("result") or {}
-        if response.status_code != 200 or result.get("isError") or "error" in answer:
-            text = str(answer)[:300]
-            raise RuntimeError(f"{name} on {url} failed (HTTP {response.status_code}): {text}")
+        await self._http.call(url, name, arguments)
 
     async def spread(self, urls: list[str], call: tuple[str, dict[str, Any]], calls: int) -> float:
         """``calls`` calls round-robin over ``urls``, IN_FLIGHT per replica; the wall time."""
@@ -438,7 +428,7 @@ def _report(out: dict[str, Any]) -> dict[str, Any]:
         "processes was other work on the (shared) machine.",
         f"Replicas are `commerce-mcp serve --transport http` processes sharing one redis-server "
         f"(AOF everysec); the load generator is this process ({IN_FLIGHT} calls in flight per "
-        f"replica, plain JSON-RPC over HTTP, API-key auth); the fakes run in another process. "
+        f"replica, pre-encoded JSON-RPC over raw keep-alive HTTP/1.1, API-key auth); the fakes run in another process. "
         f"SP-API plans ×{SPAPI_SCALE:g} at the fakes and in the replicas' limiters, so each "
         "`list_mcf_orders` call is bounded by the replica, Redis and the fakes, not by Amazon's plan. "
         f"This machine has {os.cpu_count()} logical CPUs shared by the replicas, Redis, the fakes "

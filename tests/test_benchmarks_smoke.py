@@ -6,6 +6,8 @@ mistakes would silently misreport a result.
 
 from __future__ import annotations
 
+import asyncio
+import json
 import sys
 from pathlib import Path
 
@@ -16,9 +18,12 @@ from hypothesis import strategies as st
 # `benchmarks/` is a top-level package next to `src/`, not installed; import it from the checkout.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks._http_load import KeepAliveCaller
 from benchmarks._report import render
 from benchmarks._stats import figure, percentile, result
 from benchmarks.throughput import rate_bound, within
+
+from tests.support.http import jsonrpc_answer_in
 
 
 def test_rate_bound_is_zero_within_the_burst() -> None:
@@ -69,3 +74,113 @@ def test_report_shows_machine_goal_verdict_and_skips() -> None:
         "Machine load (1/5/15 min): 1.50 / 1.20 / 1.00 at start, 2.00 / 1.30 / 1.00 at end." in text
     )
     assert "`tokens`: commerce_mcp.tools.tiktok has not landed yet" in text
+
+
+def _sse(message: dict[str, object]) -> bytes:
+    return b"event: message\r\ndata: " + json.dumps(message).encode() + b"\r\n\r\n"
+
+
+def _chunked(body: bytes) -> bytes:
+    # Two chunks, so a reader that stops after the first one fails.
+    half = len(body) // 2
+    parts = [body[:half], body[half:]]
+    return b"".join(f"{len(p):x}\r\n".encode() + p + b"\r\n" for p in parts) + b"0\r\n\r\n"
+
+
+async def _serve_answers(answers: list[bytes]) -> tuple[str, list[int], asyncio.Server]:
+    """A loopback HTTP server answering each request with the next canned response; it records
+    how many requests each connection carried."""
+    per_connection: list[int] = []
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        per_connection.append(0)
+        index = len(per_connection) - 1
+        while answers:
+            try:
+                head = await reader.readuntil(b"\r\n\r\n")
+            except asyncio.IncompleteReadError:
+                break
+            length = int(head.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
+            await reader.readexactly(length)
+            per_connection[index] += 1
+            writer.write(answers.pop(0))
+            await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    return f"http://127.0.0.1:{port}", per_connection, server
+
+
+def _response(body: bytes, *, chunked: bool, content_type: bytes, close: bool = False) -> bytes:
+    head = b"HTTP/1.1 200 OK\r\ncontent-type: " + content_type + b"\r\n"
+    if close:
+        head += b"connection: close\r\n"
+    if chunked:
+        return head + b"transfer-encoding: chunked\r\n\r\n" + _chunked(body)
+    return head + f"content-length: {len(body)}\r\n\r\n".encode() + body
+
+
+def test_load_generator_reads_both_framings_on_one_keep_alive_connection() -> None:
+    ok = {"jsonrpc": "2.0", "id": 1, "result": {"content": [], "isError": False}}
+    progress = {"jsonrpc": "2.0", "method": "notifications/progress", "params": {}}
+
+    async def run() -> list[int]:
+        url, per_connection, server = await _serve_answers(
+            [
+                _response(
+                    _sse(progress) + _sse(ok), chunked=True, content_type=b"text/event-stream"
+                ),
+                _response(json.dumps(ok).encode(), chunked=False, content_type=b"application/json"),
+            ]
+        )
+        caller = KeepAliveCaller("cmcp_key", jsonrpc_answer_in)
+        async with server:
+            await caller.call(url, "list_mcf_orders", {})
+            await caller.call(url, "list_mcf_orders", {})
+            await caller.aclose()
+        return per_connection
+
+    assert asyncio.run(run()) == [2]
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {"jsonrpc": "2.0", "id": 1, "result": {"content": [], "isError": True}},
+        {"jsonrpc": "2.0", "id": 1, "error": {"code": -32602, "message": "bad"}},
+    ],
+)
+def test_load_generator_fails_a_call_the_server_did_not_answer_with_success(
+    answer: dict[str, object],
+) -> None:
+    async def run() -> None:
+        url, _, server = await _serve_answers(
+            [_response(_sse(answer), chunked=True, content_type=b"text/event-stream")]
+        )
+        async with server:
+            await KeepAliveCaller("cmcp_key", jsonrpc_answer_in).call(url, "list_mcf_orders", {})
+
+    with pytest.raises(RuntimeError, match="failed"):
+        asyncio.run(run())
+
+
+def test_load_generator_opens_a_new_connection_after_connection_close() -> None:
+    ok = {"jsonrpc": "2.0", "id": 1, "result": {"content": []}}
+    body = json.dumps(ok).encode()
+
+    async def run() -> list[int]:
+        url, per_connection, server = await _serve_answers(
+            [
+                _response(body, chunked=False, content_type=b"application/json", close=True),
+                _response(body, chunked=False, content_type=b"application/json"),
+            ]
+        )
+        caller = KeepAliveCaller("cmcp_key", jsonrpc_answer_in)
+        async with server:
+            await caller.call(url, "list_mcf_orders", {})
+            await caller.call(url, "list_mcf_orders", {})
+            await caller.aclose()
+        return per_connection
+
+    assert asyncio.run(run()) == [1, 1]

@@ -18,21 +18,26 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 
 def jsonrpc_answer(response: Any) -> dict[str, Any]:
-    """The JSON-RPC answer in a streamable-HTTP ``response``: a plain JSON body or the SSE event carrying it.
+    """The JSON-RPC answer in a streamable-HTTP ``response``: a plain JSON body or the SSE event carrying it."""
+    return jsonrpc_answer_in(response.headers.get("content-type", ""), response.text)
+
+
+def jsonrpc_answer_in(content_type: str, text: str) -> dict[str, Any]:
+    """The JSON-RPC answer in a streamable-HTTP body of ``content_type``: the JSON itself, or the SSE event carrying it.
 
     The server streams each call's answer as server-sent events (so progress notifications can precede
     it); the answer is the last event that carries a ``result`` or an ``error``.
     """
-    if response.headers.get("content-type", "").startswith("application/json"):
-        return dict(response.json())
+    if content_type.startswith("application/json"):
+        return dict(json.loads(text))
     answers = [
         json.loads(line[len("data:") :])
-        for line in response.text.splitlines()
+        for line in text.splitlines()
         if line.startswith("data:") and line[len("data:") :].strip()
     ]
     final = [message for message in answers if "result" in message or "error" in message]
     if not final:
-        raise AssertionError(f"no JSON-RPC answer in the event stream: {response.text[:200]!r}")
+        raise AssertionError(f"no JSON-RPC answer in the event stream: {text[:200]!r}")
     return dict(final[-1])
 
 
