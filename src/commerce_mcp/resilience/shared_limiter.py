@@ -58,8 +58,9 @@ BUCKET_TTL_SECONDS = 3600.0
 
 # KEYS[1]: the bucket hash. ARGV: op ('take' | 'drain' | 'rate'), now, and the bucket a fresh key
 # starts as (the platform's rate, our pace and capacity after the jitter reserve, start tokens),
-# ttl (ms), tokens needed ('take'), wait margin (s), and for 'rate' the new rate, pace and capacity.
-# Pace and capacity come from the caller (limiter.paced), so the reserve has one formula.
+# ttl (ms); then for 'take' the tokens needed, for 'rate' the new rate, pace and capacity ('drain'
+# sends nothing more). Pace and capacity come from the caller (limiter.paced), so the reserve has one
+# formula. Only what the op uses is sent: every argument costs the caller encoding work on each take.
 # Returns {granted (0/1), tokens, rate, pace, wait} with the numbers as exact decimal strings (a Lua
 # number returned as such would be truncated to an integer by Redis).
 _BUCKET_SCRIPT = """
@@ -91,14 +92,14 @@ if op == 'take' then
     tokens = math.max(0, tokens - needed)
     granted = 1
   else
-    wait = (needed - tokens) / pace + tonumber(ARGV[9])
+    wait = (needed - tokens) / pace + WAIT_MARGIN
   end
 elseif op == 'drain' then
   tokens = 0
 elseif op == 'rate' then
-  rate = tonumber(ARGV[10])
-  pace = tonumber(ARGV[11])
-  capacity = tonumber(ARGV[12])
+  rate = tonumber(ARGV[8])
+  pace = tonumber(ARGV[9])
+  capacity = tonumber(ARGV[10])
   tokens = math.min(capacity, tokens)
 end
 local function exact(x) return string.format('%.17g', x) end
@@ -106,7 +107,7 @@ redis.call('HSET', KEYS[1], 'tokens', exact(tokens), 'updated', exact(updated), 
   'pace', exact(pace), 'capacity', exact(capacity))
 redis.call('PEXPIRE', KEYS[1], ARGV[7])
 return {granted, exact(tokens), exact(rate), exact(pace), exact(wait)}
-"""
+""".replace("WAIT_MARGIN", repr(WAIT_MARGIN))
 
 
 @dataclass(frozen=True)
@@ -164,8 +165,6 @@ class SharedBuckets:
 
         ttl_ms = int(1000 * max(BUCKET_TTL_SECONDS, 2 * plan.burst / plan.rate))
         pace, capacity = paced(plan.rate, plan.burst, jitter)
-        new_rate = arg if op == "rate" else plan.rate
-        new_pace, new_capacity = paced(new_rate, plan.burst, jitter)
         args: list[Any] = [
             op,
             repr(float(now)),
@@ -174,12 +173,12 @@ class SharedBuckets:
             repr(capacity),
             repr(float(start_tokens)),
             ttl_ms,
-            repr(float(arg)),
-            repr(WAIT_MARGIN),
-            repr(float(new_rate)),
-            repr(new_pace),
-            repr(new_capacity),
         ]
+        if op == "take":
+            args.append(repr(float(arg)))
+        elif op == "rate":
+            new_pace, new_capacity = paced(arg, plan.burst, jitter)
+            args += [repr(float(arg)), repr(new_pace), repr(new_capacity)]
         keys = [self.key(account, operation)]
         try:
             # The script never reached a server that dropped its connection: a retry takes one token.
