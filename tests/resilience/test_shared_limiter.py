@@ -149,6 +149,30 @@ async def test_script_keeps_sub_millisecond_time_exactly(redis_session: RedisSer
     await store.close()
 
 
+@pytest.mark.anyio
+async def test_takes_keep_the_learned_rate_and_renew_the_expiry_once_half_has_run(
+    redis_session: RedisServer,
+) -> None:
+    """A take writes only tokens and time; the expiry is renewed only past half its length."""
+    store = RedisStore.from_url(redis_session.url, prefix=fresh_prefix())
+    buckets = SharedBuckets.on(store)
+    plan = RatePlan(10, 10)
+    key = buckets.key("s", "op")
+    t = 1_767_225_600.0
+    await buckets.take("s", "op", plan, now=t, start_tokens=10)
+    full = await store.client.pttl(key)
+    assert full > 3_000_000  # BUCKET_TTL_SECONDS, in ms
+    await buckets.set_rate("s", "op", plan, 2.0, now=t, start_tokens=10)
+    await store.client.pexpire(key, full // 2 + 60_000)  # less than half has run
+    state = await buckets.take("s", "op", plan, now=t + 1, start_tokens=10)
+    assert (state.rate, state.pace) == (2.0, 2.0)  # the take kept what 'rate' stored
+    assert await store.client.pttl(key) <= full // 2 + 60_000  # not renewed
+    await store.client.pexpire(key, full // 2 - 60_000)  # more than half has run
+    await buckets.take("s", "op", plan, now=t + 2, start_tokens=10)
+    assert await store.client.pttl(key) > full - 60_000  # renewed
+    await store.close()
+
+
 # The limiter on top ----------------------------------------------------------------------------
 
 

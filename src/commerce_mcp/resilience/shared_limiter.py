@@ -54,13 +54,16 @@ WAIT_MARGIN = 1e-6
 so ``now + wait`` can land a hair before the token is whole; a microsecond later it surely is."""
 
 BUCKET_TTL_SECONDS = 3600.0
-"""An idle bucket is forgotten after this long (it would be full again long before)."""
+"""An idle bucket is forgotten after at most this long, and at least half of it (the expiry is
+renewed once half has run); it would be full again long before either."""
 
 # KEYS[1]: the bucket hash. ARGV: op ('take' | 'drain' | 'rate'), now, and the bucket a fresh key
 # starts as (the platform's rate, our pace and capacity after the jitter reserve, start tokens),
 # ttl (ms); then for 'take' the tokens needed, for 'rate' the new rate, pace and capacity ('drain'
 # sends nothing more). Pace and capacity come from the caller (limiter.paced), so the reserve has one
 # formula. Only what the op uses is sent: every argument costs the caller encoding work on each take.
+# Only what changed is written (a take or drain leaves rate, pace and capacity as they were), and the
+# expiry is renewed only once half of it has run: each write is also appended to Redis's AOF.
 # Returns {granted (0/1), tokens, rate, pace, wait} with the numbers as exact decimal strings (a Lua
 # number returned as such would be truncated to an integer by Redis).
 _BUCKET_SCRIPT = """
@@ -72,7 +75,8 @@ local updated = tonumber(state[2])
 local rate = tonumber(state[3])
 local pace = tonumber(state[4])
 local capacity = tonumber(state[5])
-if tokens == nil or updated == nil or rate == nil or pace == nil or capacity == nil then
+local fresh = tokens == nil or updated == nil or rate == nil or pace == nil or capacity == nil
+if fresh then
   rate = tonumber(ARGV[3])
   pace = tonumber(ARGV[4])
   capacity = tonumber(ARGV[5])
@@ -103,9 +107,16 @@ elseif op == 'rate' then
   tokens = math.min(capacity, tokens)
 end
 local function exact(x) return string.format('%.17g', x) end
-redis.call('HSET', KEYS[1], 'tokens', exact(tokens), 'updated', exact(updated), 'rate', exact(rate),
-  'pace', exact(pace), 'capacity', exact(capacity))
-redis.call('PEXPIRE', KEYS[1], ARGV[7])
+if fresh or op == 'rate' then
+  redis.call('HSET', KEYS[1], 'tokens', exact(tokens), 'updated', exact(updated), 'rate', exact(rate),
+    'pace', exact(pace), 'capacity', exact(capacity))
+else
+  redis.call('HSET', KEYS[1], 'tokens', exact(tokens), 'updated', exact(updated))
+end
+local ttl = tonumber(ARGV[7])
+if fresh or redis.call('PTTL', KEYS[1]) < ttl / 2 then
+  redis.call('PEXPIRE', KEYS[1], ttl)
+end
 return {granted, exact(tokens), exact(rate), exact(pace), exact(wait)}
 """.replace("WAIT_MARGIN", repr(WAIT_MARGIN))
 
