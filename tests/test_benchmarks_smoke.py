@@ -184,3 +184,16 @@ def test_load_generator_opens_a_new_connection_after_connection_close() -> None:
         return per_connection
 
     assert asyncio.run(run()) == [1, 1]
+
+
+def test_scaling_ceilings_from_cpu_a_call() -> None:
+    from benchmarks import scaleout
+
+    one = {"replicas": 3.0, "fakes": 0.5, "Redis": 0.25, "load generator": 0.25}
+    two = {"replicas": 4.0, "fakes": 0.5, "Redis": 0.25, "load generator": 0.25}
+    figures = scaleout._cpu_figures({1: [one], 2: [two]}, cores=2)
+    rows = {row["metric"]: row["median"] for row in figures}
+    assert rows["2 replicas: CPU a call, fakes"] == 0.5
+    # Others cost 1 ms against the replicas' 4 ms; one replica alone needed 3 ms of 5 in all.
+    ceilings = [v for k, v in rows.items() if "efficiency the CPU a call allows" in k]
+    assert ceilings == [pytest.approx(0.8), pytest.approx(0.6)]
