@@ -493,8 +493,9 @@ def _report(out: dict[str, Any]) -> dict[str, Any]:
         "concurrent runs over 8 pooled connections, paid the client's per-connection checks on "
         "every request and the SQLite one did not, which about doubled this difference). "
         "A call makes two Redis round trips: the API-key "
-        "read (HGET) and the shared bucket's Lua script (EVALSHA, which runs HMGET, HSET and "
-        "PEXPIRE inside Redis; INFO commandstats counts those too). The round-trip figures time "
+        "read (HGET) and the shared bucket's Lua script (EVALSHA, which runs HMGET, HSET and PTTL inside "
+        "Redis, and PEXPIRE once half the bucket's expiry has run; INFO commandstats counts "
+        "those too). The round-trip figures time "
         "exactly those two operations from this process, under the same load. On a busy machine "
         "the end-to-end difference exceeds them: each round trip is a point where the replica "
         "waits for the Redis process, then itself, to be scheduled again.",
