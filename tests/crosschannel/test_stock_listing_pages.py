@@ -336,3 +336,41 @@ async def _asked_at_once() -> None:
     assert kinds[:9] == [False] * 9
     # Page 11 starts past the 8 pages read ahead: it waits for FBA's whole listing (7 calls of 50).
     assert kinds[9] is True and waited[9] >= 7 / FBA_RATE
+
+
+class SlowPartStore(MemoryStore):
+    """A store that takes ``delay`` virtual seconds to write the rows of the part starting at
+    ``start`` (a slow write, a busy SQLite file): the part after it may publish first."""
+
+    def __init__(self, clock: VirtualClock, start: int, delay: float) -> None:
+        super().__init__()
+        self.clock, self.suffix, self.delay = clock, f".part.{start}", delay
+
+    async def put(self, namespace: str, key: str, value: dict[str, Any]) -> None:
+        if key.endswith(self.suffix):
+            await self.clock.sleep(self.delay)
+        await super().put(namespace, key, value)
+
+
+def test_a_part_published_late_keeps_its_place() -> None:
+    asyncio.run(_published_late())
+
+
+async def _published_late() -> None:
+    names = [f"S{n:04d}" for n in range(300)]
+    world = World({n: 4 for n in names}, frozenset(), {n: 2 for n in names}, sku_map=None)
+    clock, reads = VirtualClock(), Reads()
+    tiktok = StandInTikTok(world, clock, reads)
+    amazon = StandInAmazon(world, clock, reads, FbaLimiter(clock))
+    # Page 1 reads rows 0-50; the part of rows 50-100 is slow to store, so the part of rows
+    # 100-150 (read meanwhile) is published before it, and the part of rows 150-200 after it.
+    store = SlowPartStore(clock, start=50, delay=0.8)
+    one = Replica(clock, store, tiktok, amazon)
+    try:
+        page = await _listing(one, None).first(25)
+        await clock.sleep(2.0)  # every part read ahead so far is published; the snapshot is not
+        page = await _listing(one, None).after(page.snapshot_id, 25, page.rows[-1].seller_sku, 100)
+        assert not page.total_known  # served from the published parts
+        assert [r.seller_sku for r in page.rows] == names[25:125]
+    finally:
+        await one.aclose()

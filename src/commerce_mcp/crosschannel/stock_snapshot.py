@@ -117,7 +117,14 @@ class Partial(BaseModel):
 
     @property
     def frontier(self) -> int:
-        return self.parts[-1].stop if self.parts else 0
+        """Where the rows known without a gap from row 0 end: a part stored before the one ahead
+        of it (each part's read starts the next before it is stored) counts once that one is."""
+        end = 0
+        for part in self.parts:  # in row order
+            if part.start > end:
+                break
+            end = max(end, part.stop)
+        return end
 
     def head(self, query: str, start: int, stop: int) -> SnapshotHead:
         """The head of a page of rows ``start`` to ``stop``: its stock is as of the oldest part
@@ -194,9 +201,10 @@ class SnapshotShelf:
     ) -> None:
         """Make rows ``part.start`` to ``part.stop`` of a snapshot still being built readable.
 
-        Parts come in order, each starting where the last one stopped. The marker names the part
-        before its rows are written (so pruning finds them whatever happens next), and lists it as
-        readable only after.
+        Each part starts where the one before it stops, but may be stored first; the marker keeps
+        the parts in row order, and only those without a gap from row 0 are read (``frontier``).
+        The marker names the part before its rows are written (so pruning finds them whatever
+        happens next), and lists it as readable only after.
         """
         key = _part_key(snapshot_id, part.start)
 
@@ -208,7 +216,7 @@ class SnapshotShelf:
             known = (
                 Partial.model_validate(found) if found else partial.model_copy(update={"parts": []})
             )
-            known.parts.append(part)
+            known.parts = sorted([*known.parts, part], key=lambda p: p.start)
             marker["partial"] = known.model_dump(mode="json")
 
         await self._change_marker(snapshot_id, pending)
