@@ -265,3 +265,36 @@ async def test_a_store_outage_before_the_refresh_says_nothing_was_sent() -> None
     with pytest.raises(errors.StateStoreUnavailable, match="nothing was sent"):
         await tokens.access_token()
     assert auth.issued == 0 and not tokens.holding_unsaved
+
+
+async def test_a_refresh_cut_off_at_shutdown_leaves_no_marker_to_wait_for() -> None:
+    """The server closes while TikTok has not answered a refresh (the refresh runs in a task of its
+    own, which asyncio cancels at exit): no grant is held anywhere, so the next process must be
+    able to refresh at once, not be told for ten minutes that another one has not saved yet."""
+    clock, store = VirtualClock(), FlakyStore()
+    auth = RotatingAuth(clock)
+    tokens = manager(auth, store, clock)
+    assert await tokens.access_token() == "AT0"
+    clock.advance(DEFAULT_ACCESS_TOKEN_LIFETIME)
+    asked = asyncio.Event()
+
+    class Unanswered:
+        async def refresh(self, refresh_token: str) -> TokenGrant:
+            asked.set()
+            await asyncio.Event().wait()
+            raise AssertionError("never answered")
+
+    tokens._auth = Unanswered()  # type: ignore[assignment]
+    before = asyncio.all_tasks()
+    caller = asyncio.ensure_future(tokens.access_token())
+    await asked.wait()
+    # What asyncio.run does with the tasks still running when the server's main task ends.
+    left = asyncio.all_tasks() - before
+    for task in left:
+        task.cancel()
+    await asyncio.gather(*left, return_exceptions=True)
+    assert caller.cancelled()
+    assert "spending" not in await saved(store)
+    again = manager(auth, store, clock)  # the next process, same store
+    assert await again.access_token() == "AT1"
+    assert auth.refused == []

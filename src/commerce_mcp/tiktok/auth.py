@@ -482,7 +482,9 @@ class TokenManager:
         self.refresh_requests += 1
         try:
             grant = await self._auth.refresh(refresh_token)
-        except Exception:
+        except BaseException:
+            # No grant came back (refused, unanswered, or cut off as the server closes): nothing
+            # is held anywhere, so no other process should wait for our marker.
             if self._held is None:
                 await self._unmark(source)
             raise
