@@ -9,6 +9,7 @@ the messages. What a user needs to read about a failure is in the tool's answer,
 from __future__ import annotations
 
 import logging
+import textwrap
 import traceback
 from types import TracebackType
 
@@ -29,7 +30,9 @@ def traceback_without_messages(error: BaseException) -> str:
             if kind.__module__ == "builtins"
             else f"{kind.__module__}.{kind.__qualname__}"
         )
-        parts.append(f"Traceback (most recent call last):\n{block}{name} {WITHHELD}\n")
+        parts.append(
+            f"Traceback (most recent call last):\n{block}{name} {WITHHELD}\n{_members(current)}"
+        )
         if current.__cause__ is not None:
             link = "\nThe above exception was the direct cause of the following exception:\n\n"
             current = current.__cause__
@@ -40,6 +43,21 @@ def traceback_without_messages(error: BaseException) -> str:
             break
         parts.append(link)
     return "".join(reversed(parts)).rstrip("\n")
+
+
+def _members(error: BaseException) -> str:
+    """An exception group's own exceptions, indented under it as Python prints them: a crash in a
+    task group (the SDK's, asyncio's) is found only there."""
+    if not isinstance(error, BaseExceptionGroup):
+        return ""
+    count = len(error.exceptions)
+    blocks = [
+        f"+---------------- {number} of {count} ----------------\n"
+        + textwrap.indent(traceback_without_messages(member), "| ")
+        + "\n"
+        for number, member in enumerate(error.exceptions, start=1)
+    ]
+    return textwrap.indent("".join(blocks), "  ", lambda line: True)
 
 
 class MessageFreeTracebacks(logging.Formatter):

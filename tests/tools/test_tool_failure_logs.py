@@ -8,6 +8,7 @@ DEBUG, and the test reads what the handler wrote.
 
 from __future__ import annotations
 
+import asyncio
 import io
 import logging
 import sys
@@ -18,7 +19,7 @@ import pytest
 from tests.support.mcp import connect, error_text
 
 from commerce_mcp.amazon.client import AmazonMcfClient
-from commerce_mcp.logsafe import MessageFreeTracebacks
+from commerce_mcp.logsafe import MessageFreeTracebacks, traceback_without_messages
 from commerce_mcp.server import configure_logging
 
 pytestmark = pytest.mark.anyio
@@ -120,3 +121,23 @@ def test_logged_tracebacks_keep_types_and_frames_but_no_messages() -> None:
     assert "KeyError (message not logged)" in text and "ValueError (message not logged)" in text
     assert "direct cause" in text and "test_logged_tracebacks" in text
     assert BUYER not in text and STREET not in text
+
+
+def test_a_task_group_crash_is_logged_with_its_members_types_and_frames() -> None:
+    """A crash inside a task group (the SDK runs its work in anyio's) surfaces as an exception group
+    whose own frames say nothing: the failure is in its members."""
+
+    async def reads_the_recipient() -> None:
+        raise KeyError(BUYER)
+
+    async def crashes() -> None:
+        async with asyncio.TaskGroup() as group:
+            group.create_task(reads_the_recipient())
+
+    try:
+        asyncio.run(crashes())
+    except ExceptionGroup as failed:
+        text = traceback_without_messages(failed)
+    assert "ExceptionGroup (message not logged)" in text
+    assert "KeyError (message not logged)" in text and "reads_the_recipient" in text
+    assert BUYER not in text
