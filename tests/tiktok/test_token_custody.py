@@ -298,3 +298,28 @@ async def test_a_refresh_cut_off_at_shutdown_leaves_no_marker_to_wait_for() -> N
     again = manager(auth, store, clock)  # the next process, same store
     assert await again.access_token() == "AT1"
     assert auth.refused == []
+
+
+async def test_without_a_refresh_token_every_process_is_told_so_and_no_marker_is_left() -> None:
+    """Only an access token was given (TIKTOK_ACCESS_TOKEN alone) and it expired: there is nothing
+    to refresh, so no process may be told to wait for another one's refresh."""
+    clock, store = VirtualClock(), FlakyStore()
+    auth = RotatingAuth(clock)
+
+    def access_only() -> TokenManager:
+        return TokenManager(
+            auth,  # type: ignore[arg-type]
+            TokenStore(store),
+            "key",
+            clock,
+            env_access_token="AT0",
+        )
+
+    a, b = access_only(), access_only()
+    assert await a.access_token() == await b.access_token() == "AT0"
+    clock.advance(DEFAULT_ACCESS_TOKEN_LIFETIME)
+    for tokens in (a, b):
+        with pytest.raises(errors.AuthError, match="no refresh token is available"):
+            await tokens.access_token()
+    assert "spending" not in await saved(store)
+    assert auth.issued == 0

@@ -474,11 +474,7 @@ class TokenManager:
             over = source.to_document()
         refresh_token = source.refresh_token or self._env_refresh
         if not refresh_token:
-            raise errors.AuthError(
-                "the TikTok Shop access token expired and no refresh token is available",
-                platform=PLATFORM,
-                hint="set TIKTOK_REFRESH_TOKEN or run `commerce-mcp tiktok authorize`",
-            )
+            raise _no_refresh_token()
         self.refresh_requests += 1
         try:
             grant = await self._auth.refresh(refresh_token)
@@ -517,6 +513,9 @@ class TokenManager:
             if doc
             else StoredTokens(None, 0.0, self._env_refresh, None, self._seed())
         )
+        if not (record.refresh_token or self._env_refresh):
+            # Nothing to spend: a marker would only keep others waiting for a refresh never made.
+            raise _no_refresh_token()
         fingerprint = token_fingerprint(record.refresh_token or self._env_refresh)
         holder, _, spent = (record.spending or "").partition(":")
         if record.spending and holder != self._holder and spent == fingerprint:
@@ -605,3 +604,11 @@ class TokenManager:
                 if await self._save_held():
                     return
             wait = min(wait * 2, longest)
+
+
+def _no_refresh_token() -> errors.AuthError:
+    return errors.AuthError(
+        "the TikTok Shop access token expired and no refresh token is available",
+        platform=PLATFORM,
+        hint="set TIKTOK_REFRESH_TOKEN or run `commerce-mcp tiktok authorize`",
+    )
