@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import anyio
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -13,6 +14,7 @@ from commerce_mcp.crosschannel.inventory_sync import (
     IN_FLIGHT,
     NOT_ATTEMPTED,
     WRITE_GRACE,
+    ApplyReport,
     InventoryPlan,
     PlanRow,
     apply_plan,
@@ -217,3 +219,40 @@ async def test_a_progress_report_that_fails_never_stops_the_writes() -> None:
     )  # type: ignore[arg-type]
     assert len(tiktok.sent) == 10 and not report.interrupted
     assert report.updated == [f"SKU-{n}" for n in range(10)] and report.failed == {}
+
+
+async def test_a_call_cancelled_through_anyio_waits_out_the_grace_without_spinning(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The SDK cancels a call with an anyio cancel scope, which delivers the cancellation again on
+    every turn of the event loop: the grace is waited out, not spun through."""
+    clock = VirtualClock()
+    tiktok = GatedTikTok()
+    waits = 0
+    real_wait = asyncio.wait
+
+    async def counted_wait(*args: Any, **kwargs: Any) -> Any:
+        nonlocal waits
+        waits += 1
+        return await real_wait(*args, **kwargs)
+
+    monkeypatch.setattr(asyncio, "wait", counted_wait)
+    scope = anyio.CancelScope()
+    reports: list[ApplyReport] = []
+
+    async def call() -> None:
+        with scope:
+            reports.append(
+                await apply_plan(tiktok=tiktok, shop=None, plan=ten_products(), clock=clock)  # type: ignore[arg-type]
+            )
+
+    calling = asyncio.ensure_future(call())
+    await tiktok.in_flight.wait()
+    scope.cancel()
+    for _ in range(200):  # two hundred turns of the loop inside the grace
+        await asyncio.sleep(0)
+    assert waits <= 3
+    tiktok.gate.set()
+    await calling
+    [report] = reports
+    assert report.interrupted and report.updated == [f"SKU-{n}" for n in range(IN_FLIGHT)]

@@ -24,6 +24,8 @@ from collections.abc import AsyncIterator, Coroutine, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+import anyio
+
 from commerce_mcp.crosschannel.skumap import SkuMap
 from commerce_mcp.errors import CommerceError, InvalidRequest
 from commerce_mcp.progress import Progress
@@ -436,25 +438,31 @@ async def apply_plan(
 
 async def _outlast(task: asyncio.Future[None], clock: Clock, grace: float) -> bool:
     """Wait up to ``grace`` seconds of ``clock`` for ``task``, whatever cancellation reaches the
-    waiter meanwhile; then cancel it. True when it finished by itself."""
-    timer = asyncio.ensure_future(clock.sleep(grace))
-    try:
-        while not task.done() and not timer.done():
+    waiter meanwhile; then cancel it. True when it finished by itself.
+
+    Shielded from the caller's cancel scope: the SDK cancels a call through anyio, which delivers
+    the cancellation again on every turn of the event loop, and the loops below would spin the CPU
+    for the whole grace. A plain ``Task.cancel()`` (the deadline's) still arrives once, and is
+    waited out like the first."""
+    with anyio.CancelScope(shield=True):
+        timer = asyncio.ensure_future(clock.sleep(grace))
+        try:
+            while not task.done() and not timer.done():
+                try:
+                    await asyncio.wait([task, timer], return_when=asyncio.FIRST_COMPLETED)
+                except asyncio.CancelledError:
+                    continue
+        finally:
+            timer.cancel()
+        if task.done():
+            return True
+        task.cancel()
+        while not task.done():  # the writers unwind at once: nothing in them outlives a cancel
             try:
-                await asyncio.wait([task, timer], return_when=asyncio.FIRST_COMPLETED)
+                await asyncio.wait([task])
             except asyncio.CancelledError:
                 continue
-    finally:
-        timer.cancel()
-    if task.done():
-        return True
-    task.cancel()
-    while not task.done():  # the writers unwind at once: nothing in them outlives a cancel
-        try:
-            await asyncio.wait([task])
-        except asyncio.CancelledError:
-            continue
-    return False
+        return False
 
 
 async def _write_product(
