@@ -454,15 +454,14 @@ async def _outlast(task: asyncio.Future[None], clock: Clock, grace: float) -> bo
                     continue
         finally:
             timer.cancel()
-        if task.done():
-            return True
+        finished = task.done()
         task.cancel()
         while not task.done():  # the writers unwind at once: nothing in them outlives a cancel
             try:
                 await asyncio.wait([task])
             except asyncio.CancelledError:
                 continue
-        return False
+    return finished
 
 
 async def _write_product(
