@@ -16,11 +16,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from tests.support.logs import server_log
 from tests.support.mcp import connect, error_text
 
 from commerce_mcp.amazon.client import AmazonMcfClient
 from commerce_mcp.logsafe import MessageFreeTracebacks, traceback_without_messages
-from commerce_mcp.server import configure_logging
 
 pytestmark = pytest.mark.anyio
 
@@ -31,27 +31,11 @@ ORDER = "ZQM-PII-ORDER-77120"
 SECRETS = (BUYER, STREET, TOKEN, ORDER)
 
 
-@pytest.fixture
-def server_log(monkeypatch: pytest.MonkeyPatch) -> Iterator[io.StringIO]:
+@pytest.fixture(name="server_log")
+def _server_log(monkeypatch: pytest.MonkeyPatch) -> Iterator[io.StringIO]:
     """What the server's stderr handler writes, at DEBUG."""
-    stream = io.StringIO()
-    monkeypatch.setattr(sys, "stderr", stream)
-    root = logging.getLogger()
-    before = (list(root.handlers), root.level)
-    # An earlier test's `serve` set-up may have left its handler (on that test's stderr): configure
-    # would keep it rather than add ours.
-    for handler in before[0]:
-        if getattr(handler, "_commerce_mcp", False):
-            root.removeHandler(handler)
-    configure_logging("DEBUG")
-    yield stream
-    for handler in list(root.handlers):
-        if handler not in before[0]:
-            root.removeHandler(handler)
-    for handler in before[0]:
-        if handler not in root.handlers:
-            root.addHandler(handler)
-    root.setLevel(before[1])
+    with server_log(monkeypatch) as stream:
+        yield stream
 
 
 def recipient() -> dict[str, Any]:

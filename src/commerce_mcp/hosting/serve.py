@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from mcp.server.transport_security import TransportSecuritySettings
 
@@ -19,6 +20,9 @@ from commerce_mcp.hosting.jwt_auth import JwksCache, JwtAuthenticator
 from commerce_mcp.hosting.settings import HostingSettings
 from commerce_mcp.hosting.tenants import TenantDirectory, tenant_services
 from commerce_mcp.services import Services
+
+if TYPE_CHECKING:
+    import uvicorn
 
 log = logging.getLogger(__name__)
 
@@ -140,17 +144,27 @@ async def _serve(hosting: HostingSettings, control: Services, no_auth: bool) -> 
     from commerce_mcp import startup
 
     hosted = await build_hosted(hosting, control, auth_off=no_auth)
-    config = uvicorn.Config(
-        hosted.app,
-        host=hosting.commerce_mcp_http_host,
-        port=hosting.commerce_mcp_http_port,
-        log_level=control.settings.commerce_mcp_log_level.lower(),
-        # uvicorn stops accepting on SIGTERM and gives in-flight requests this long to finish.
-        timeout_graceful_shutdown=int(hosting.commerce_mcp_http_drain_seconds),
-        lifespan="on",
-    )
+    config = uvicorn_config(hosted.app, hosting, control.settings.commerce_mcp_log_level)
     startup.settle()
     try:
         await uvicorn.Server(config).serve()
     finally:
         await control.aclose()
+
+
+def uvicorn_config(app: Any, hosting: HostingSettings, log_level: str) -> uvicorn.Config:
+    """How uvicorn serves ``app``. Its log records go to our stderr handler (``log_config=None``:
+    uvicorn installs no handlers of its own), whose tracebacks carry no exception messages; uvicorn's
+    own formatter would print "Exception in ASGI application" with every message in full."""
+    import uvicorn
+
+    return uvicorn.Config(
+        app,
+        host=hosting.commerce_mcp_http_host,
+        port=hosting.commerce_mcp_http_port,
+        log_level=log_level.lower(),
+        log_config=None,
+        # uvicorn stops accepting on SIGTERM and gives in-flight requests this long to finish.
+        timeout_graceful_shutdown=int(hosting.commerce_mcp_http_drain_seconds),
+        lifespan="on",
+    )
