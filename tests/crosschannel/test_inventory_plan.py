@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 import anyio
@@ -82,8 +83,15 @@ class RecordingTikTok:
         self.sent: list[tuple[str, list[SkuInventoryUpdate]]] = []
 
     async def update_inventory(
-        self, shop: Any, product_id: str, skus: list[SkuInventoryUpdate]
+        self,
+        shop: Any,
+        product_id: str,
+        skus: list[SkuInventoryUpdate],
+        *,
+        sending: Callable[[], None] | None = None,
     ) -> None:
+        if sending is not None:
+            sending()
         self.sent.append((product_id, list(skus)))
 
 
@@ -114,22 +122,33 @@ async def test_apply_sends_nothing_when_no_row_can_be_written() -> None:
 
 
 class GatedTikTok:
-    """Writes that start at once and land only when the test opens the gate."""
+    """Writes that start at once and land only when the test opens the gate; the ``queued`` ones
+    wait for the gate in the rate limiter, before they are sent."""
 
-    def __init__(self) -> None:
+    def __init__(self, queued: frozenset[str] = frozenset()) -> None:
         self.started: list[str] = []
         self.landed: list[str] = []
         self.cut_off: list[str] = []
+        self.queued = queued
         self.gate = asyncio.Event()
         self.in_flight = asyncio.Event()  # as many writes started as an apply keeps in flight
 
     async def update_inventory(
-        self, shop: Any, product_id: str, skus: list[SkuInventoryUpdate]
+        self,
+        shop: Any,
+        product_id: str,
+        skus: list[SkuInventoryUpdate],
+        *,
+        sending: Callable[[], None] | None = None,
     ) -> None:
         self.started.append(product_id)
         if len(self.started) == IN_FLIGHT:
             self.in_flight.set()
         try:
+            if product_id in self.queued:
+                await self.gate.wait()
+            if sending is not None:
+                sending()
             await self.gate.wait()
         except asyncio.CancelledError:
             self.cut_off.append(product_id)
@@ -195,6 +214,25 @@ async def test_writes_unanswered_within_the_grace_are_cut_off_and_reported_unkno
     assert (
         "OUTCOME UNKNOWN SKU-0, SKU-2, SKU-3, SKU-4" in reply.text and "get_inventory" in reply.text
     )
+
+
+async def test_writes_still_waiting_for_the_rate_limiter_when_the_grace_ends_were_not_attempted() -> (
+    None
+):
+    """Only an update that left can have an unknown outcome: one cut off while it waited for a
+    token was never sent."""
+    clock = VirtualClock()
+    tiktok = GatedTikTok(queued=frozenset({"P1", "P2"}))
+    applying = asyncio.ensure_future(
+        apply_plan(tiktok=tiktok, shop=None, plan=ten_products(), clock=clock)  # type: ignore[arg-type]
+    )
+    await tiktok.in_flight.wait()
+    applying.cancel()
+    await clock.sleep(WRITE_GRACE + 1)
+    report = await applying
+    assert sorted(tiktok.cut_off) == ["P0", "P1", "P2", "P3"]
+    assert report.unknown == ["SKU-0", "SKU-3"]
+    assert report.failed == {f"SKU-{n}": NOT_ATTEMPTED for n in (1, 2, *range(4, 10))}
 
 
 async def test_an_apply_past_its_deadline_returns_its_report_instead_of_an_error() -> None:

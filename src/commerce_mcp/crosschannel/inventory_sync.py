@@ -18,9 +18,10 @@ the plan, not with the product models and FBA summaries behind it.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import math
-from collections.abc import AsyncIterator, Coroutine, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -384,7 +385,7 @@ async def apply_plan(
     for row in plan.changes:
         by_product.setdefault(row.product_id, []).append(row)
     outcomes: dict[str, dict[str, str | None]] = {}  # product -> SKU -> failure (None: updated)
-    sent: set[str] = set()  # products whose write started
+    sent: set[str] = set()  # products whose update left for TikTok (past the rate limiter)
     queue = iter(by_product.items())
     total = len(by_product)
     updated = 0
@@ -395,8 +396,9 @@ async def apply_plan(
         for product_id, rows in queue:  # shared: each writer takes the next product
             if stopping.is_set():
                 return
-            sent.add(product_id)
-            outcome = outcomes[product_id] = await _write_product(tiktok, shop, product_id, rows)
+            outcome = outcomes[product_id] = await _write_product(
+                tiktok, shop, product_id, rows, sending=functools.partial(sent.add, product_id)
+            )
             updated += sum(1 for failure in outcome.values() if failure is None)
             await _tell(progress, len(outcomes), total, f"updated {updated} SKU(s)")
 
@@ -465,9 +467,15 @@ async def _outlast(task: asyncio.Future[None], clock: Clock, grace: float) -> bo
 
 
 async def _write_product(
-    tiktok: TikTokShopClient, shop: Shop, product_id: str, rows: list[PlanRow]
+    tiktok: TikTokShopClient,
+    shop: Shop,
+    product_id: str,
+    rows: list[PlanRow],
+    *,
+    sending: Callable[[], None],
 ) -> dict[str, str | None]:
-    """One product's update: each SKU's failure reason, or None for the SKUs written."""
+    """One product's update: each SKU's failure reason, or None for the SKUs written. ``sending``
+    is told when the update leaves (a write still waiting for the rate limiter has not)."""
     outcome: dict[str, str | None] = {row.seller_sku: row.unwritable for row in rows}
     writable = [row for row in rows if not row.unwritable]
     if not writable:
@@ -483,7 +491,7 @@ async def _write_product(
         for row in writable
     ]
     try:
-        await tiktok.update_inventory(shop, product_id, updates)
+        await tiktok.update_inventory(shop, product_id, updates, sending=sending)
     except CommerceError as exc:
         return outcome | dict.fromkeys((row.seller_sku for row in writable), exc.describe())
     return outcome

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from typing import Any, ClassVar, Generic, TypeVar, overload
 from urllib.parse import quote
@@ -255,6 +255,7 @@ class TikTokShopClient:
         query: Mapping[str, str] | None = None,
         body: Mapping[str, Any] | None = None,
         shape: None = None,
+        sending: Callable[[], None] | None = None,
     ) -> dict[str, Any]: ...
 
     @overload
@@ -267,6 +268,7 @@ class TikTokShopClient:
         query: Mapping[str, str] | None = None,
         body: Mapping[str, Any] | None = None,
         shape: type[Listing[M]],
+        sending: Callable[[], None] | None = None,
     ) -> Listing[M]: ...
 
     async def _call(
@@ -278,8 +280,10 @@ class TikTokShopClient:
         query: Mapping[str, str] | None = None,
         body: Mapping[str, Any] | None = None,
         shape: type[Listing[M]] | None = None,
+        sending: Callable[[], None] | None = None,
     ) -> Listing[M] | dict[str, Any]:
-        """The envelope's ``data`` after retries; with ``shape``, as that listing."""
+        """The envelope's ``data`` after retries; with ``shape``, as that listing. ``sending`` is
+        told just before the first attempt leaves, once the rate limiter has let it go."""
         if endpoint.shop_scoped and shop is None:
             raise errors.InvalidRequest(f"{endpoint.name} needs a shop", platform="tiktok")
         path = endpoint.template.format(
@@ -299,6 +303,8 @@ class TikTokShopClient:
         async def attempt(info: Attempt) -> Listing[M] | dict[str, Any]:
             token = await self.tokens.access_token()
             used.append(token)
+            if sending is not None and len(used) == 1:
+                sending()
             return await self._transport.send(
                 request, token, attempt_timeout=info.timeout, operation=endpoint.name, shape=shape
             )
@@ -421,13 +427,20 @@ class TikTokShopClient:
         return result
 
     async def update_inventory(
-        self, shop: Shop, product_id: str, skus: Sequence[SkuInventoryUpdate]
+        self,
+        shop: Shop,
+        product_id: str,
+        skus: Sequence[SkuInventoryUpdate],
+        *,
+        sending: Callable[[], None] | None = None,
     ) -> InventoryUpdateResult:
         """Set absolute stock per warehouse; every warehouse of each SKU must be given.
 
         Each quantity must be in the documented [1, 99,999]: the endpoint cannot write 0, so a
         sold-out SKU is refused here, before anything is sent (see check_stock_levels). Per-SKU
-        failures inside a successful envelope are raised as InvalidRequest.
+        failures inside a successful envelope are raised as InvalidRequest. ``sending`` is told
+        when the update leaves (after any wait for the rate limiter): from then on its outcome is
+        TikTok's to tell.
         """
         if not skus:
             raise errors.InvalidRequest("no SKUs to update", platform="tiktok")
@@ -445,7 +458,11 @@ class TikTokShopClient:
             ]
         }
         data = await self._call(
-            ep.UPDATE_INVENTORY, shop=shop, path_args={"product_id": product_id}, body=body
+            ep.UPDATE_INVENTORY,
+            shop=shop,
+            path_args={"product_id": product_id},
+            body=body,
+            sending=sending,
         )
         failures = [ItemError.model_validate(e) for e in data.get("errors") or []]
         if failures:
