@@ -7,7 +7,9 @@ from collections.abc import Callable
 from typing import Any
 
 import anyio
+import httpx
 import pytest
+import respx
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -22,9 +24,11 @@ from commerce_mcp.crosschannel.inventory_sync import (
 )
 from commerce_mcp.resilience.clock import SystemClock
 from commerce_mcp.resilience.deadline import deadline_scope
+from commerce_mcp.resilience.limiter import RateLimiter, RatePlan
 from commerce_mcp.resilience.testing import VirtualClock
-from commerce_mcp.tiktok.models import SkuInventoryUpdate
+from commerce_mcp.tiktok.models import Shop, SkuInventoryUpdate
 from commerce_mcp.tools.crosschannel import _applied_reply, _plan_fields
+from tests.tiktok.tiktok_helpers import MOCKED_BASE, mocked_client
 
 pytestmark = pytest.mark.anyio
 
@@ -294,3 +298,41 @@ async def test_a_call_cancelled_through_anyio_waits_out_the_grace_without_spinni
     await calling
     [report] = reports
     assert report.interrupted and report.updated == [f"SKU-{n}" for n in range(IN_FLIGHT)]
+
+
+async def test_a_write_still_waiting_for_the_rate_limiter_when_the_client_cancels_is_never_sent() -> (
+    None
+):
+    """The client cancels (no deadline passes, so the limiter would let the queued writes go
+    during the grace): only the update that had left reaches TikTok; the rest are not attempted.
+    The real client, its limiter at one write a second, TikTok mocked with respx."""
+    clock = VirtualClock()
+    client = mocked_client(clock)
+    client.limiter = RateLimiter(clock, {}, RatePlan(1, 1), start_tokens=1, send_jitter=0)
+    reached: list[str] = []
+    first = asyncio.Event()
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        reached.append(request.url.path.split("/")[-3])  # .../products/<id>/inventory/update
+        first.set()
+        return httpx.Response(200, json={"code": 0, "message": "Success", "data": {}})
+
+    with respx.mock:
+        respx.post(url__regex=rf"{MOCKED_BASE}/product/202309/products/\w+/inventory/update").mock(
+            side_effect=answer
+        )
+        applying = asyncio.ensure_future(
+            apply_plan(
+                tiktok=client,
+                shop=Shop(id="1", name="S", cipher="ROW_c"),
+                plan=ten_products(),
+                clock=clock,
+            )
+        )
+        await first.wait()
+        applying.cancel()
+        report = await applying
+    await client.aclose()
+    assert reached == ["P0"]
+    assert report.interrupted and report.updated == ["SKU-0"] and report.unknown == []
+    assert report.failed == {f"SKU-{n}": NOT_ATTEMPTED for n in range(1, 10)}

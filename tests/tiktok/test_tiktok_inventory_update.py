@@ -63,3 +63,22 @@ async def test_an_update_refused_before_sending_never_says_it_was_sent() -> None
     finally:
         await client.aclose()
     assert told == [] and route.call_count == 0
+
+
+@respx.mock
+async def test_a_sending_hook_that_raises_keeps_the_update_from_leaving() -> None:
+    client = mocked_client(VirtualClock())
+    route = respx.post(UPDATE).mock(return_value=httpx.Response(200, json=DONE))
+
+    class Stop(Exception):
+        pass
+
+    def stop() -> None:
+        raise Stop
+
+    try:
+        with pytest.raises(Stop):
+            await client.update_inventory(SHOP, "P1", stock(5), sending=stop)
+    finally:
+        await client.aclose()
+    assert route.call_count == 0

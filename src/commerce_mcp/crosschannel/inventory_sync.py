@@ -391,14 +391,24 @@ async def apply_plan(
     updated = 0
     stopping = asyncio.Event()
 
+    def leaving(product_id: str) -> None:
+        # The interruption starts no new write: an update still waiting for the rate limiter then
+        # (the limiter would let it go during the grace) is stopped before it leaves.
+        if stopping.is_set():
+            raise _Unsent
+        sent.add(product_id)
+
     async def write() -> None:
         nonlocal updated
         for product_id, rows in queue:  # shared: each writer takes the next product
             if stopping.is_set():
                 return
-            outcome = outcomes[product_id] = await _write_product(
-                tiktok, shop, product_id, rows, sending=functools.partial(sent.add, product_id)
-            )
+            try:
+                outcome = outcomes[product_id] = await _write_product(
+                    tiktok, shop, product_id, rows, sending=functools.partial(leaving, product_id)
+                )
+            except _Unsent:
+                return  # not in outcomes nor sent: reported not attempted
             updated += sum(1 for failure in outcome.values() if failure is None)
             await _tell(progress, len(outcomes), total, f"updated {updated} SKU(s)")
 
@@ -436,6 +446,10 @@ async def apply_plan(
             ", ".join(report.unknown) or "nothing",
         )
     return report
+
+
+class _Unsent(Exception):
+    """Raised by an apply's ``sending`` hook to keep an update from leaving once it is interrupted."""
 
 
 async def _outlast(task: asyncio.Future[None], clock: Clock, grace: float) -> bool:

@@ -283,7 +283,8 @@ class TikTokShopClient:
         sending: Callable[[], None] | None = None,
     ) -> Listing[M] | dict[str, Any]:
         """The envelope's ``data`` after retries; with ``shape``, as that listing. ``sending`` is
-        told just before the first attempt leaves, once the rate limiter has let it go."""
+        told just before the first attempt leaves, once the rate limiter has let it go; if it
+        raises, nothing is sent and its exception propagates."""
         if endpoint.shop_scoped and shop is None:
             raise errors.InvalidRequest(f"{endpoint.name} needs a shop", platform="tiktok")
         path = endpoint.template.format(
@@ -440,7 +441,7 @@ class TikTokShopClient:
         sold-out SKU is refused here, before anything is sent (see check_stock_levels). Per-SKU
         failures inside a successful envelope are raised as InvalidRequest. ``sending`` is told
         when the update leaves (after any wait for the rate limiter): from then on its outcome is
-        TikTok's to tell.
+        TikTok's to tell. It may raise to keep the update from leaving (its exception propagates).
         """
         if not skus:
             raise errors.InvalidRequest("no SKUs to update", platform="tiktok")
