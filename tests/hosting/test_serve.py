@@ -13,15 +13,20 @@ from tests.support.logs import server_log
 BUYER = "Zelda Quixote-Marchetti, 742 Evergreen Terrace"
 
 
-def test_uvicorn_logs_an_app_crash_through_our_handler_without_its_message(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    # As in a fresh `serve` process: no uvicorn logger configured yet (an in-process server in an
-    # earlier test may have left uvicorn's own handlers on them).
-    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+def fresh_uvicorn_loggers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As in a fresh `serve` process: no uvicorn logger configured yet (an in-process server in an
+    earlier test may have left uvicorn's own handlers on them); restored after the test."""
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "uvicorn.asgi"):
         logger = logging.getLogger(name)
         monkeypatch.setattr(logger, "handlers", [])
         monkeypatch.setattr(logger, "propagate", True)
+        monkeypatch.setattr(logger, "level", logging.NOTSET)
+
+
+def test_uvicorn_logs_an_app_crash_through_our_handler_without_its_message(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    fresh_uvicorn_loggers(monkeypatch)
     with server_log(monkeypatch, "INFO") as stream:
         uvicorn_config(object(), HostingSettings(), "INFO")  # uvicorn configures logging here
         try:
@@ -31,3 +36,15 @@ def test_uvicorn_logs_an_app_crash_through_our_handler_without_its_message(
     logged = stream.getvalue()
     assert "Exception in ASGI application" in logged and "RuntimeError" in logged
     assert BUYER not in logged
+
+
+def test_request_lines_stay_out_of_the_log_at_info(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A request URL can carry identifiers (a query string a client added): uvicorn's access log is
+    kept out, although uvicorn sets its logger to the level it is given."""
+    fresh_uvicorn_loggers(monkeypatch)
+    with server_log(monkeypatch, "INFO") as stream:
+        uvicorn_config(object(), HostingSettings(), "INFO")
+        logging.getLogger("uvicorn.access").info(
+            '%s - "%s %s HTTP/%s" %d', "203.0.113.9:50000", "POST", f"/mcp?who={BUYER}", "1.1", 200
+        )
+    assert BUYER not in stream.getvalue()

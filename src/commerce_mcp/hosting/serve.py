@@ -155,7 +155,9 @@ async def _serve(hosting: HostingSettings, control: Services, no_auth: bool) -> 
 def uvicorn_config(app: Any, hosting: HostingSettings, log_level: str) -> uvicorn.Config:
     """How uvicorn serves ``app``. Its log records go to our stderr handler (``log_config=None``:
     uvicorn installs no handlers of its own), whose tracebacks carry no exception messages; uvicorn's
-    own formatter would print "Exception in ASGI application" with every message in full."""
+    own formatter would print "Exception in ASGI application" with every message in full. No access
+    log: request URLs can carry identifiers, and uvicorn sets its access logger to ``log_level``,
+    undoing the WARNING floor ``configure_logging`` gives it."""
     import uvicorn
 
     return uvicorn.Config(
@@ -164,6 +166,7 @@ def uvicorn_config(app: Any, hosting: HostingSettings, log_level: str) -> uvicor
         port=hosting.commerce_mcp_http_port,
         log_level=log_level.lower(),
         log_config=None,
+        access_log=False,
         # uvicorn stops accepting on SIGTERM and gives in-flight requests this long to finish.
         timeout_graceful_shutdown=int(hosting.commerce_mcp_http_drain_seconds),
         lifespan="on",
