@@ -48,3 +48,17 @@ def test_request_lines_stay_out_of_the_log_at_info(monkeypatch: pytest.MonkeyPat
             '%s - "%s %s HTTP/%s" %d', "203.0.113.9:50000", "POST", f"/mcp?who={BUYER}", "1.1", 200
         )
     assert BUYER not in stream.getvalue()
+
+
+def test_capturing_the_server_log_leaves_every_logger_level_as_it_was(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """configure_logging raises the floor of the chatty loggers (httpx, uvicorn.access...): left
+    behind, it would hide their records from a later test that reads the log for leaks."""
+    for name in ("httpx", "httpcore", "uvicorn.access"):
+        monkeypatch.setattr(logging.getLogger(name), "level", logging.NOTSET)
+    with server_log(monkeypatch):
+        assert logging.getLogger("httpx").level == logging.WARNING
+    assert [logging.getLogger(n).level for n in ("httpx", "httpcore", "uvicorn.access")] == [
+        logging.NOTSET
+    ] * 3

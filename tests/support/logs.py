@@ -20,6 +20,9 @@ def server_log(monkeypatch: pytest.MonkeyPatch, level: str = "DEBUG") -> Iterato
     monkeypatch.setattr(sys, "stderr", stream)
     root = logging.getLogger()
     before = (list(root.handlers), root.level)
+    # configure_logging also raises the floor of chatty loggers (httpx, uvicorn.access...): kept,
+    # it would hide their records from a later test that reads the log for leaks.
+    levels = {name: logger.level for name, logger in _loggers()}
     # An earlier test's `serve` set-up may have left its handler (on that test's stderr): configure
     # would keep it rather than add ours.
     for handler in before[0]:
@@ -36,3 +39,13 @@ def server_log(monkeypatch: pytest.MonkeyPatch, level: str = "DEBUG") -> Iterato
             if handler not in root.handlers:
                 root.addHandler(handler)
         root.setLevel(before[1])
+        for name, logger in _loggers():
+            logger.setLevel(levels.get(name, logging.NOTSET))
+
+
+def _loggers() -> list[tuple[str, logging.Logger]]:
+    return [
+        (name, logger)
+        for name, logger in logging.Logger.manager.loggerDict.items()
+        if isinstance(logger, logging.Logger)
+    ]
