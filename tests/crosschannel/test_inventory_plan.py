@@ -336,3 +336,40 @@ async def test_a_write_still_waiting_for_the_rate_limiter_when_the_client_cancel
     assert reached == ["P0"]
     assert report.interrupted and report.updated == ["SKU-0"] and report.unknown == []
     assert report.failed == {f"SKU-{n}": NOT_ATTEMPTED for n in range(1, 10)}
+
+
+async def test_writes_in_flight_at_the_deadline_get_the_grace_to_be_answered() -> None:
+    """A write sent before the call's deadline is answered 2 s after it: inside the grace, so it
+    counts as updated. (Its attempt timeout must not end with the call's deadline.) The real
+    client; the mocked TikTok honours the request's read timeout as httpx would."""
+    clock = VirtualClock()
+    client = mocked_client(clock)
+
+    async def answer(request: httpx.Request) -> httpx.Response:
+        patience = request.extensions["timeout"]["read"]
+        if patience < 12:
+            await clock.sleep(patience)
+            raise httpx.ReadTimeout("no answer in time", request=request)
+        await clock.sleep(12)
+        return httpx.Response(200, json={"code": 0, "message": "Success", "data": {}})
+
+    with respx.mock:
+        respx.post(url__regex=rf"{MOCKED_BASE}/product/202309/products/\w+/inventory/update").mock(
+            side_effect=answer
+        )
+        # The call's deadline in 10 s (its real-time timer never fires here: the test plays it).
+        async with deadline_scope(clock, 10):
+            applying = asyncio.ensure_future(
+                apply_plan(
+                    tiktok=client,
+                    shop=Shop(id="1", name="S", cipher="ROW_c"),
+                    plan=ten_products(),
+                    clock=clock,
+                )
+            )
+            await clock.sleep(10)
+            applying.cancel()
+            report = await applying
+    await client.aclose()
+    assert report.interrupted and report.updated == [f"SKU-{n}" for n in range(IN_FLIGHT)]
+    assert report.failed == {f"SKU-{n}": NOT_ATTEMPTED for n in range(IN_FLIGHT, 10)}

@@ -9,7 +9,12 @@ import pytest
 from resilience_support import Drip
 
 from commerce_mcp.errors import DeadlineExceeded
-from commerce_mcp.resilience.deadline import Deadline, current_deadline, deadline_scope
+from commerce_mcp.resilience.deadline import (
+    Deadline,
+    current_deadline,
+    deadline_extended,
+    deadline_scope,
+)
 from commerce_mcp.resilience.limiter import RateLimiter, RatePlan
 from commerce_mcp.resilience.testing import VirtualClock
 
@@ -89,3 +94,14 @@ async def test_slow_drip_body_is_cut_off_by_the_deadline() -> None:
     assert "deadline" in str(caught.value)
     assert "getFulfillmentOrder" in str(caught.value)
     assert limiter.tokens("seller", "getFulfillmentOrder") == 0
+
+
+@pytest.mark.anyio
+async def test_an_extended_deadline_moves_the_enclosing_one_for_its_body_only() -> None:
+    clock = VirtualClock()
+    with deadline_extended(5):  # no enclosing scope: each call still gets a fresh default
+        assert current_deadline(clock, 45).at == 45
+    async with deadline_scope(clock, 10) as call:
+        with deadline_extended(5):
+            assert current_deadline(clock).at == call.at + 5
+        assert current_deadline(clock) is call

@@ -31,6 +31,7 @@ from commerce_mcp.crosschannel.skumap import SkuMap
 from commerce_mcp.errors import CommerceError, InvalidRequest
 from commerce_mcp.progress import Progress
 from commerce_mcp.resilience.clock import Clock
+from commerce_mcp.resilience.deadline import deadline_extended
 from commerce_mcp.resilience.paging import PageGuard
 from commerce_mcp.tiktok.models import (
     MAX_STOCK_QUANTITY,
@@ -412,9 +413,16 @@ async def apply_plan(
             updated += sum(1 for failure in outcome.values() if failure is None)
             await _tell(progress, len(outcomes), total, f"updated {updated} SKU(s)")
 
+    async def write_all() -> None:
+        # The writers' deadline is the call's plus the grace, or a write sent just before the
+        # call's deadline would time out with it (its attempt timeout ends there) instead of
+        # getting the grace; _outlast, not a timer, ends the grace.
+        with deadline_extended(WRITE_GRACE):
+            await _together(write() for _ in range(IN_FLIGHT))
+
     # The writers run in a task of their own, so cancelling this call does not cut a write off
     # at once (sent, but nobody told whether it landed): it gets the grace first.
-    writers = asyncio.ensure_future(_together(write() for _ in range(IN_FLIGHT)))  # noqa: RUF006 (awaited below)
+    writers = asyncio.ensure_future(write_all())
     report = ApplyReport()
     try:
         await asyncio.shield(writers)

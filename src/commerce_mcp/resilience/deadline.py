@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 
@@ -96,5 +96,22 @@ async def deadline_scope(
             operation=operation,
             hint="the platform is slow right now; try again shortly, or ask for less data per call",
         ) from exc
+    finally:
+        _current.reset(token)
+
+
+@contextmanager
+def deadline_extended(seconds: float) -> Iterator[None]:
+    """Move the enclosing deadline ``seconds`` later for the body's limiter waits, retries and
+    attempts, without a timer: the caller bounds the body itself (an interrupted inventory sync
+    gives writes sent just before the call's deadline a grace, and cuts them off after it).
+    Nothing changes outside a deadline scope."""
+    outer = _current.get()
+    if outer is None:
+        yield
+        return
+    token = _current.set(Deadline(clock=outer.clock, at=outer.at + seconds))
+    try:
+        yield
     finally:
         _current.reset(token)
