@@ -10,7 +10,6 @@ library through its ``auth_token_client_class`` option. With several replicas,
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -21,7 +20,7 @@ from commerce_mcp import errors
 from commerce_mcp.resilience.backoff import parse_retry_after
 from commerce_mcp.resilience.clock import Clock
 from commerce_mcp.resilience.singleflight import AccessToken, CrossProcessFlight
-from commerce_mcp.store.tokens import TokenStore
+from commerce_mcp.store.tokens import TokenStore, fingerprint
 
 PLATFORM = "amazon"
 
@@ -121,8 +120,7 @@ class SharedAccessToken:
         self._fetch = fetch
         self._tokens = tokens
         self._account = account
-        joined = "\n".join(credentials).encode()
-        self._fingerprint = hashlib.sha256(joined).hexdigest()[:16]
+        self._fingerprint = fingerprint(*credentials)
         self._clock = clock
         self._across = across
         self._refresh_ahead = refresh_ahead

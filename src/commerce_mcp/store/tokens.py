@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from commerce_mcp.store.base import Document, StateStore
 
 NAMESPACE = "oauth_tokens"
+
+
+def fingerprint(*secrets: str) -> str:
+    """A short, non-reversible tag for one or more secrets (joined by newlines), to record which
+    credentials a stored document came from without storing them twice."""
+    return hashlib.sha256("\n".join(secrets).encode()).hexdigest()[:16]
 
 
 class TokenStore:

@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import hashlib
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
@@ -35,7 +34,7 @@ import httpx
 from commerce_mcp import errors
 from commerce_mcp.resilience.clock import Clock
 from commerce_mcp.resilience.singleflight import AccessToken, CrossProcessFlight, TokenProvider
-from commerce_mcp.store.tokens import TokenStore
+from commerce_mcp.store.tokens import TokenStore, fingerprint
 from commerce_mcp.tiktok import classify
 from commerce_mcp.tiktok.models import TokenGrant
 from commerce_mcp.tiktok.transport import parse_envelope
@@ -284,17 +283,11 @@ class StoredTokens:
         )
 
 
-def token_fingerprint(token: str | None) -> str:
-    """A non-reversible tag for one token, to name it in a marker without storing it twice."""
-    return hashlib.sha256((token or "").encode()).hexdigest()[:16]
-
-
 def seed_fingerprint(access_token: str | None, refresh_token: str | None) -> str | None:
     """A non-reversible tag for the env tokens (never the tokens themselves)."""
     if not access_token and not refresh_token:
         return None
-    joined = f"{access_token or ''}\n{refresh_token or ''}".encode()
-    return hashlib.sha256(joined).hexdigest()[:16]
+    return fingerprint(access_token or "", refresh_token or "")
 
 
 class TokenManager:
@@ -516,9 +509,9 @@ class TokenManager:
         if not (record.refresh_token or self._env_refresh):
             # Nothing to spend: a marker would only keep others waiting for a refresh never made.
             raise _no_refresh_token()
-        fingerprint = token_fingerprint(record.refresh_token or self._env_refresh)
+        tag = fingerprint(record.refresh_token or self._env_refresh or "")
         holder, _, spent = (record.spending or "").partition(":")
-        if record.spending and holder != self._holder and spent == fingerprint:
+        if record.spending and holder != self._holder and spent == tag:
             since = record.spending_since or 0.0
             if self._clock.wall() < since + SPENT_MARKER_HOLD:
                 raise errors.TransientError(
@@ -537,7 +530,7 @@ class TokenManager:
             )
         marked = dataclasses.replace(
             record,
-            spending=f"{self._holder}:{fingerprint}",
+            spending=f"{self._holder}:{tag}",
             spending_since=self._clock.wall(),
         )
         with errors.before_any_send():
