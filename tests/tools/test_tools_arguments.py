@@ -15,7 +15,7 @@ from tests.support.mcp import connect, error_text, ok, services_for, text_of
 
 from commerce_mcp.errors import InvalidRequest
 from commerce_mcp.server import build_server
-from commerce_mcp.tools._common import MAX_ERROR_CHARS, ToolResult, cap_error_text, tool_boundary
+from commerce_mcp.tools._common import MAX_ERROR_CHARS, ToolResult, cap_error_text, run_bounded
 from commerce_mcp.tools.manifest import built_server
 from commerce_mcp.tools.schema_compact import compact_schema
 
@@ -192,13 +192,15 @@ async def test_a_tool_added_later_is_closed_too_and_its_errors_are_capped(sandbo
     server = build_server(services)
 
     @server.tool(name="explode", title="Explode", description="Fails with a very long message.")
-    @tool_boundary(services)
     async def explode(
         reason: Annotated[str, "why"] = "x",
     ) -> Annotated[CallToolResult, ToolResult]:
-        raise InvalidRequest(
-            "upstream said: " + "blah " * 50_000, hint="shorten the request and try again"
-        )
+        async def fail() -> CallToolResult:
+            raise InvalidRequest(
+                "upstream said: " + "blah " * 50_000, hint="shorten the request and try again"
+            )
+
+        return await run_bounded(services, "explode", fail)
 
     async with Client(server) as client:
         schema = next(t for t in (await client.list_tools()).tools if t.name == "explode")

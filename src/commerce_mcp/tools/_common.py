@@ -7,12 +7,10 @@ registry (``tools.registry``) turns that into the MCP result with :func:`respond
 
 from __future__ import annotations
 
-import functools
-import inspect
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Generic, ParamSpec, TypeVar
+from typing import Generic, TypeVar
 
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
@@ -34,7 +32,6 @@ MAX_ERROR_CHARS = 1_000
 #: What a tool's own error message may use, leaving room for the SDK's "Error executing tool <name>: ".
 _TOOL_ERROR_BODY_CHARS = MAX_ERROR_CHARS - 100
 
-P = ParamSpec("P")
 T = TypeVar("T")
 
 READ = ToolAnnotations(read_only_hint=True, open_world_hint=True)
@@ -133,22 +130,3 @@ def tool_error(services: Services | None, exc: CommerceError) -> ToolError:
     prefix = "[sandbox] " if services is not None and services.settings.sandbox else ""
     # describe() may quote platform text of any length; the hint at its end survives.
     return ToolError(cap_error_text(prefix + exc.describe(), _TOOL_ERROR_BODY_CHARS))
-
-
-def tool_boundary(
-    services: Services,
-) -> Callable[[Callable[P, Awaitable[CallToolResult]]], Callable[P, Awaitable[CallToolResult]]]:
-    """Decorate a hand-written tool with :func:`run_bounded` (registry tools get it automatically)."""
-
-    def decorate(
-        fn: Callable[P, Awaitable[CallToolResult]],
-    ) -> Callable[P, Awaitable[CallToolResult]]:
-        @functools.wraps(fn)
-        async def wrapper(*args: P.args, **kwargs: P.kwargs) -> CallToolResult:
-            return await run_bounded(services, fn.__name__, lambda: fn(*args, **kwargs))
-
-        # Tool descriptions come from docstrings; dedent them so the model reads clean text.
-        wrapper.__doc__ = inspect.cleandoc(fn.__doc__ or "")
-        return wrapper
-
-    return decorate
